@@ -1,0 +1,419 @@
+"""The chat app: cited, streamed answers over the indexed articles, and an article library.
+
+    python app.py                 # indexes the demo corpus on first run, serves on 127.0.0.1:7860
+    qa serve --port 8000 --auth user:secret
+
+Binds 127.0.0.1 unless told otherwise, never creates a public share link, sends no analytics.
+Untrusted article text, titles and urls are HTML-escaped wherever they are shown, and only
+http(s) links are rendered.
+
+API (gradio_client): ``Client(url).predict(question, as_of, date_from, date_to, sources, k, mode,
+api_name="/ask")`` streams; the final value is ``(chat messages, "", sources_html, copy_text,
+searched_for)``. Follow-up context is kept per browser session (not over the API).
+"""
+
+import html
+import json
+import os
+import re
+import shutil
+import sys
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+ROOT = Path(__file__).resolve().parent
+DEMO_CORPUS = ROOT / "demo" / "articles.jsonl"
+EXAMPLES = [
+    "Who will mediate the Astana talks?",
+    "Who led the Syrian government delegation in Astana?",
+    "How many Russian diplomats did Obama expel?",
+    "Where did Yahya Jammeh go into exile?",
+]
+UPLOAD_TYPES = [".txt", ".md", ".markdown", ".html", ".htm", ".json", ".jsonl", ".ndjson", ".csv"]
+MAX_UPLOAD_FILES = int(os.environ.get("QA_MAX_UPLOAD_FILES", "20"))
+MAX_UPLOAD_MB = float(os.environ.get("QA_MAX_FILE_MB", "50"))
+MODES = ["extractive"]  # language-model modes join this list when they are configured
+
+CSS = """
+.source { border-left: 3px solid #d0d7de; padding: 4px 10px; margin: 8px 0; }
+.source:target { border-left-color: #f59f00; background: #fff9db; }
+.source blockquote { margin: 6px 0; font-size: 0.95em; }
+.source mark, .article mark { background: #ffe066; padding: 0 2px; }
+.article { white-space: pre-wrap; max-height: 320px; overflow-y: auto; font-size: 0.9em; }
+.related { opacity: 0.85; }
+.searched { font-size: 0.8em; color: #6a737d; }
+a.cite { text-decoration: none; font-weight: 600; }
+@media (max-width: 640px) { .source { padding: 2px 6px; } }
+"""
+
+
+# ---- rendering (pure functions, escaped) ------------------------------------------------
+def safe_url(url: str) -> str:
+    """The url if it is http(s), else "" (no javascript: or data: links)."""
+    u = (url or "").strip()
+    return u if re.match(r"^https?://", u, re.I) else ""
+
+
+def _highlight(text: str, lo: int, hi: int, start: int, end: int) -> str:
+    lo, hi = min(lo, start), max(hi, end)
+    return (html.escape(text[lo:start]) + "<mark>" + html.escape(text[start:end]) + "</mark>"
+            + html.escape(text[end:hi]))
+
+
+def render_answer_html(answer, turn: int) -> str:
+    """The answer text, escaped, with each [n] a link to its source card."""
+    text = html.escape(answer.text)
+    if answer.abstained:
+        return "<b>No answer in the articles.</b> " + text
+    return re.sub(r"\[(\d+)\]", lambda m: f'<a class="cite" href="#source-{turn}-{m.group(1)}">[{m.group(1)}]</a>',
+                  text)
+
+
+def render_sources(answer, article_text, turn: int = 0) -> str:
+    """The sources panel: each citation's article, passage with the quoted sentence marked,
+    and the whole article (collapsed) with the span marked. Abstentions list related passages."""
+    if not answer.citations:
+        if not answer.passages:
+            return "<p><i>No passages matched.</i></p>"
+        items = "".join(
+            f"<li><b>{html.escape(p.title or p.doc_id)}</b> <small>{html.escape(p.source)} · "
+            f"{html.escape(p.published or 'undated')}</small><br>{html.escape(p.text[:400])}</li>"
+            for p in answer.related)
+        return f"<div class='related'><p><b>Related passages</b> (they do not answer the question):</p><ul>{items}</ul></div>"
+    by_rank = {p.rank: p for p in answer.passages}
+    parts = []
+    for c in answer.citations:
+        p = by_rank.get(c.passage_rank)
+        text = article_text(c.doc_id)
+        lo, hi = (p.chunk.start, p.chunk.end) if p else (c.start, c.end)
+        url = safe_url(c.url)
+        link = (f' · <a href="{html.escape(url, quote=True)}" target="_blank" rel="noopener noreferrer nofollow">'
+                f'original</a>') if url else ""
+        parts.append(
+            f"<div class='source' id='source-{turn}-{c.n}'><div><b>[{c.n}] {html.escape(c.title or c.doc_id)}</b> "
+            f"<small>{html.escape(c.source or '')} · {html.escape(c.published or 'undated')}{link}</small></div>"
+            f"<blockquote>{_highlight(text, lo, hi, c.start, c.end)}</blockquote>"
+            f"<details><summary>Open article</summary><div class='article'>"
+            f"{_highlight(text, 0, len(text), c.start, c.end)}</div></details></div>")
+    return "".join(parts)
+
+
+def copy_text(answer) -> str:
+    """Plain text of the answer with its sources, for the clipboard."""
+    lines = [answer.text]
+    if answer.citations:
+        lines.append("")
+        lines.append("Sources:")
+        for c in answer.citations:
+            meta = ", ".join(x for x in (c.source, c.published) if x)
+            lines.append(f"[{c.n}] {c.title or c.doc_id}" + (f" ({meta})" if meta else "") +
+                         (f" {safe_url(c.url)}" if safe_url(c.url) else "") + f' — "{c.quote}"')
+    return "\n".join(lines)
+
+
+def safe_upload_name(name: str) -> str:
+    """A file name that cannot leave the upload folder: basename, safe characters, no dot-files."""
+    base = os.path.basename(str(name).replace("\\", "/"))
+    base = re.sub(r"[^\w.\-]+", "_", base).lstrip(".") or "upload"
+    return base[:120]
+
+
+# ---- per-session state --------------------------------------------------------------------
+@dataclass
+class Session:
+    turns: list = field(default_factory=list)  # qa.conversation.Turn
+    answers: list = field(default_factory=list)  # dicts: question, answer, citations, sources_html, copy
+
+
+class FeedbackLog:
+    """Thumbs up/down appended to a JSONL file (question, answer, citations, vote)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.lock = threading.Lock()
+
+    def add(self, record: dict) -> None:
+        with self.lock:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with open(self.path, "a", encoding="utf-8") as f:
+                f.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
+def build_app(index_dir: str | None = None, feedback_path: str | None = None, upload_dir: str | None = None):
+    import gradio as gr
+
+    from qa.config import default_index_dir
+    from qa.engine import QA
+
+    index_dir = index_dir or default_index_dir()
+    engine = QA(index_dir=index_dir)
+    feedback = FeedbackLog(Path(feedback_path or os.environ.get("QA_FEEDBACK_FILE", "feedback.jsonl")))
+    uploads = Path(upload_dir or os.environ.get("QA_UPLOAD_DIR", Path(index_dir) / "uploads"))
+
+    def source_choices() -> list[str]:
+        return sorted({a.source for a in engine.articles() if a.source})
+
+    def empty_note() -> str:
+        if len(engine.store):
+            return ""
+        return ("**The index is empty.** Open the *Library* tab to upload articles (txt, md, html, json, "
+                "jsonl, csv), or run `qa ingest PATH` and reload.")
+
+    # ---- chat -----------------------------------------------------------------------
+    def respond(message, history, as_of, date_from, date_to, sources, k, mode, session: Session):
+        from qa.conversation import Turn
+        from qa.errors import QAError
+
+        session = session or Session()
+        history = list(history or [])
+        message = (message or "").strip()
+        if not message:
+            yield history, "", gr.update(), gr.update(), gr.update(), session
+            return
+        turn = len(session.answers)
+        history.append({"role": "user", "content": html.escape(message)})
+        history.append({"role": "assistant", "content": "…"})
+        yield history, "", gr.update(), gr.update(), gr.update(), session
+        try:
+            answer = engine.ask(message, k=int(k), as_of=(as_of or "").strip() or None,
+                                date_from=(date_from or "").strip() or None, date_to=(date_to or "").strip() or None,
+                                sources=sources or None, history=session.turns)
+        except QAError as e:
+            history[-1] = {"role": "assistant", "content": "<b>Error:</b> " + html.escape(str(e))}
+            yield history, "", gr.update(), gr.update(), gr.update(), session
+            return
+        except Exception as e:  # noqa: BLE001 - never a traceback in the page
+            history[-1] = {"role": "assistant", "content": f"<b>Error:</b> something went wrong ({html.escape(type(e).__name__)}). "
+                           "The index is unchanged; please try again."}
+            yield history, "", gr.update(), gr.update(), gr.update(), session
+            return
+        final = render_answer_html(answer, turn)
+        # stream the answer word by word (the extractive answer is ready; the page still shows it growing)
+        words = final.split(" ")
+        step = max(1, len(words) // 12)
+        for i in range(step, len(words), step):
+            history[-1] = {"role": "assistant", "content": _close_tags(" ".join(words[:i])) + " ▌"}
+            yield history, "", gr.update(), gr.update(), gr.update(), session
+            time.sleep(0.03)
+        history[-1] = {"role": "assistant", "content": final}
+        sources_html = render_sources(answer, engine.article_text, turn)
+        searched = f"<div class='searched'>Searched for: {html.escape(answer.search_query)}</div>"
+        session.turns.append(Turn(question=message, search_query=answer.search_query, answer=answer.text,
+                                  cited_doc_ids=[c.doc_id for c in answer.citations]))
+        session.answers.append({"question": message, "answer": answer.text, "abstained": answer.abstained,
+                                "citations": [c.to_dict() for c in answer.citations],
+                                "sources_html": sources_html, "searched": searched, "copy": copy_text(answer)})
+        yield history, "", sources_html, copy_text(answer), searched, session
+
+    def show_turn(session: Session, evt: gr.SelectData):
+        """Clicking a message shows the sources of that turn."""
+        idx = evt.index if isinstance(evt.index, int) else (evt.index[0] if evt.index else 0)
+        turn = int(idx) // 2
+        if not session or turn >= len(session.answers):
+            return gr.update(), gr.update(), gr.update()
+        a = session.answers[turn]
+        return a["sources_html"], a["copy"], a["searched"]
+
+    def on_like(session: Session, data: gr.LikeData):
+        idx = data.index if isinstance(data.index, int) else data.index[0]
+        turn = int(idx) // 2
+        if not session or turn >= len(session.answers):
+            return
+        a = session.answers[turn]
+        feedback.add({"time": time.strftime("%Y-%m-%dT%H:%M:%S"), "question": a["question"], "answer": a["answer"],
+                      "citations": a["citations"], "vote": "up" if data.liked else "down"})
+        gr.Info("Thanks — feedback saved.")
+
+    def clear():
+        return [], Session(), "<p><i>Sources of the answer appear here.</i></p>", "", ""
+
+    # ---- library ----------------------------------------------------------------------
+    def article_rows(query: str = "", order: str = "newest first") -> list[list]:
+        arts = engine.articles()
+        q = (query or "").strip().lower()
+        if q:
+            arts = [a for a in arts if q in a.title.lower() or q in a.id.lower() or q in a.source.lower()]
+        arts.sort(key=lambda a: a.published or "", reverse=(order != "oldest first"))
+        counts = {d: len(ids) for d, ids in engine.store.chunks_by_doc.items()}
+        return [[a.id, a.title, a.source, a.published, counts.get(a.id, 0)] for a in arts]
+
+    def stats_md() -> str:
+        s = engine.stats()
+        rng = " – ".join(s["published_range"]) if s["published_range"] else "none"
+        return (f"**{s['articles']}** articles · **{s['chunks']}** chunks · published {html.escape(rng)} · "
+                f"{len(s['sources'])} sources · model `{s['model']}` · index `{html.escape(s['index_dir'])}`")
+
+    def refresh_library(query, order):
+        ids = [a.id for a in engine.articles()]
+        return (article_rows(query, order), stats_md(), gr.update(choices=ids, value=[]),
+                gr.update(choices=source_choices()), empty_note())
+
+    def upload(files, query, order, progress=gr.Progress()):
+        files = files or []
+        lines = []
+        if not files:
+            return ("Choose one or more files first.",) + refresh_library(query, order)
+        if len(files) > MAX_UPLOAD_FILES:
+            return (f"Too many files: {len(files)} (at most {MAX_UPLOAD_FILES} at once).",) + refresh_library(query, order)
+        batch = uploads / uuid.uuid4().hex[:12]
+        batch.mkdir(parents=True, exist_ok=True)
+        accepted = []
+        for f in files:
+            src = Path(f if isinstance(f, str) else getattr(f, "name", str(f)))
+            name = safe_upload_name(getattr(f, "orig_name", None) or src.name)
+            if Path(name).suffix.lower() not in UPLOAD_TYPES:
+                lines.append(f"**Failed** {html.escape(name)}: unsupported type; accepted: {', '.join(UPLOAD_TYPES)}")
+                continue
+            if src.stat().st_size > MAX_UPLOAD_MB * 1024 * 1024:
+                lines.append(f"**Failed** {html.escape(name)}: larger than {MAX_UPLOAD_MB:g} MB")
+                continue
+            dest = batch / name
+            while dest.exists():
+                dest = batch / f"{dest.stem}_1{dest.suffix}"
+            shutil.copyfile(src, dest)
+            accepted.append(dest)
+
+        def on_progress(stage: str, done: int, total: int) -> None:
+            progress(done / max(1, total), desc=f"{stage} {done}/{total}")
+
+        if accepted:
+            try:
+                report = engine.ingest(accepted, progress=on_progress)
+            except Exception as e:  # noqa: BLE001 - lock held by another writer, disk full, ...
+                lines.append(f"**Failed**: indexing failed, the index is unchanged: {html.escape(str(e))}")
+            else:
+                lines.insert(0, f"**Done**: {html.escape(report.summary())}")
+                for fpath, reason in report.failed:
+                    lines.append(f"**Failed** {html.escape(Path(fpath).name)}: "
+                                 f"{html.escape(reason.replace(str(batch) + os.sep, ''))}")
+                for origin, dup in report.duplicates:
+                    lines.append(f"**Duplicate** {html.escape(Path(origin).name)}: same text as {html.escape(dup)}")
+        return ("\n\n".join(lines),) + refresh_library(query, order)
+
+    def delete(ids, query, order):
+        if not ids:
+            return ("Select articles to delete.",) + refresh_library(query, order)
+        try:
+            deleted, missing = engine.delete(ids)
+            msg = f"Deleted {len(deleted)}: {html.escape(', '.join(deleted))}"
+            if missing:
+                msg += f" · not found: {html.escape(', '.join(missing))}"
+        except Exception as e:  # noqa: BLE001
+            msg = f"**Failed**: {html.escape(str(e))}"
+        return (msg,) + refresh_library(query, order)
+
+    with gr.Blocks(title="News QA") as demo:
+        session = gr.State(Session())
+        gr.Markdown("## News QA\nAnswers quote the articles; every sentence cites the sentence that supports it.")
+        note = gr.Markdown(empty_note())
+        with gr.Tab("Chat"):
+            with gr.Row(equal_height=False):
+                with gr.Column(scale=3, min_width=300):
+                    chat = gr.Chatbot(label="Chat", height=460, render_markdown=False, elem_id="chat",
+                                      buttons=["copy"], feedback_options=("Like", "Dislike"))
+                    box = gr.Textbox(label="Question", placeholder="Ask about the articles…", lines=1,
+                                     elem_id="question")
+                    with gr.Row():
+                        clear_btn = gr.Button("New conversation", size="sm")
+                    gr.Examples(EXAMPLES, inputs=box, label="Examples (demo corpus)")
+                with gr.Column(scale=2, min_width=300):
+                    searched = gr.HTML("", elem_id="searched")
+                    sources = gr.HTML("<p><i>Sources of the answer appear here.</i></p>", elem_id="sources")
+                    copy_box = gr.Textbox(label="Answer with sources (copy)", lines=3, interactive=False,
+                                          buttons=["copy"], elem_id="copy")
+                    with gr.Accordion("Filters and settings", open=False):
+                        as_of = gr.Textbox(label="As of (YYYY-MM-DD)", placeholder="ignore later articles, favour recent ones")
+                        with gr.Row():
+                            date_from = gr.Textbox(label="Published from", placeholder="YYYY-MM-DD", min_width=120)
+                            date_to = gr.Textbox(label="Published to", placeholder="YYYY-MM-DD", min_width=120)
+                        src_filter = gr.Dropdown(choices=source_choices(), multiselect=True, label="Sources")
+                        k = gr.Slider(1, 20, value=engine.retrieval_config.k, step=1, label="Passages to retrieve")
+                        mode = gr.Radio(MODES, value="extractive", label="Answer mode")
+        with gr.Tab("Library"):
+            stats = gr.Markdown(stats_md())
+            with gr.Row():
+                with gr.Column(scale=2, min_width=300):
+                    files = gr.File(file_count="multiple", file_types=UPLOAD_TYPES, label="Upload articles")
+                    add_btn = gr.Button("Add to index", variant="primary")
+                    upload_log = gr.Markdown("")
+                with gr.Column(scale=3, min_width=300):
+                    with gr.Row():
+                        search = gr.Textbox(label="Search title / id / source", min_width=160)
+                        order = gr.Radio(["newest first", "oldest first"], value="newest first", label="Sort by date")
+                    table = gr.Dataframe(value=article_rows(), headers=["id", "title", "source", "published", "chunks"],
+                                         interactive=False, wrap=True, max_height=420)
+                    to_delete = gr.Dropdown(choices=[a.id for a in engine.articles()], multiselect=True,
+                                            label="Articles to delete")
+                    del_btn = gr.Button("Delete selected", variant="stop")
+
+        outputs = [chat, box, sources, copy_box, searched, session]
+        inputs = [box, chat, as_of, date_from, date_to, src_filter, k, mode, session]
+        box.submit(respond, inputs, outputs, api_name="ask", concurrency_limit=4)
+        chat.select(show_turn, [session], [sources, copy_box, searched], api_name=False)
+        chat.like(on_like, [session], None, api_name=False)
+        clear_btn.click(clear, None, [chat, session, sources, copy_box, searched], api_name=False)
+        lib_out = [table, stats, to_delete, src_filter, note]
+        add_btn.click(upload, [files, search, order], [upload_log] + lib_out, api_name="upload",
+                      concurrency_id="library", concurrency_limit=1)
+        del_btn.click(delete, [to_delete, search, order], [upload_log] + lib_out, api_name="delete",
+                      concurrency_id="library", concurrency_limit=1)
+        search.change(article_rows, [search, order], table, api_name=False)
+        order.change(article_rows, [search, order], table, api_name=False)
+        demo.load(refresh_library, [search, order], lib_out, api_name=False)
+    return demo, engine
+
+
+def _close_tags(fragment: str) -> str:
+    """Cut a partial answer before an unfinished tag, so streaming never shows raw markup."""
+    cut = fragment.rfind("<")
+    if cut > fragment.rfind(">"):
+        fragment = fragment[:cut]
+    opened = fragment.count("<a ") - fragment.count("</a>")
+    return fragment + "</a>" * max(0, opened)
+
+
+def ensure_demo_index(index_dir: str) -> None:
+    """Index the demo corpus when the index is empty (first run)."""
+    from qa.engine import QA
+
+    engine = QA(index_dir=index_dir)
+    if not len(engine.store) and DEMO_CORPUS.exists():
+        print(f"First run: indexing the demo corpus into {index_dir} …", file=sys.stderr)
+        print(engine.ingest([DEMO_CORPUS]).summary(), file=sys.stderr)
+
+
+def launch(index_dir: str | None = None, host: str = "127.0.0.1", port: int = 7860, auth: str | None = None):
+    demo, _ = build_app(index_dir)
+    creds = None
+    if auth:
+        user, sep, password = auth.partition(":")
+        if not sep or not user or not password:
+            raise SystemExit("--auth must look like user:password")
+        creds = (user, password)
+    print(f"News QA on http://{host}:{port}/", file=sys.stderr)
+    demo.queue(default_concurrency_limit=4).launch(
+        server_name=host, server_port=port, share=False, auth=creds, show_error=False, css=CSS,
+        max_file_size=f"{int(MAX_UPLOAD_MB)}mb", footer_links=[], quiet=True)
+
+
+if __name__ == "__main__":
+    import argparse
+
+    from qa.config import default_index_dir
+
+    ap = argparse.ArgumentParser(description="News QA chat app")
+    ap.add_argument("--index", default=default_index_dir())
+    ap.add_argument("--host", default="127.0.0.1")
+    ap.add_argument("--port", type=int, default=int(os.environ.get("QA_PORT", "7860")))
+    ap.add_argument("--auth", help="user:password")
+    ap.add_argument("--no-demo", action="store_true", help="do not index the demo corpus on first run")
+    a = ap.parse_args()
+    if not a.no_demo:
+        ensure_demo_index(a.index)
+    launch(a.index, a.host, a.port, a.auth)

@@ -1,0 +1,92 @@
+"""Sentence-aware chunking sized in the embedding model's word pieces, with exact offsets.
+
+Sentences are packed greedily until the token budget is reached; the next chunk starts with
+the last sentences of the previous one (up to ``overlap_tokens``). A sentence longer than the
+budget is cut at word boundaries using the tokenizer's own offsets. The embedded text is
+``title + "\n" + chunk`` when ``title_in_embedding`` is on, and the budget accounts for it, so
+``2 + tokens(embedded text) <= max_tokens`` always holds and the model never truncates.
+"""
+from __future__ import annotations
+
+from .config import ChunkingConfig
+from .embeddings import Embedder
+from .text import sentence_spans
+from .types import Article, Chunk
+
+MAX_TITLE_TOKENS = 32
+
+
+def embedded_text(title: str, text: str, config: ChunkingConfig) -> str:
+    """The text given to the embedding model for a chunk (``title`` already cut by embedding_title)."""
+    return f"{title}\n{text}" if config.title_in_embedding and title else text
+
+
+def embedding_title(title: str, embedder: Embedder) -> tuple[str, int]:
+    """The title cut to MAX_TITLE_TOKENS word pieces, and its token count."""
+    if not title:
+        return "", 0
+    ends = embedder.token_ends(title)
+    if len(ends) <= MAX_TITLE_TOKENS:
+        return title, len(ends)
+    cut = ends[MAX_TITLE_TOKENS - 1]
+    return title[:cut], MAX_TITLE_TOKENS
+
+
+def _split_long(text: str, start: int, end: int, budget: int, embedder: Embedder) -> list[tuple[int, int]]:
+    """Cut text[start:end] into pieces of at most ``budget`` word pieces, at whitespace."""
+    pieces = []
+    s = start
+    while s < end:
+        ends = embedder.token_ends(text[s:end])
+        if len(ends) <= budget:
+            pieces.append((s, end))
+            break
+        limit = s + ends[budget - 1]
+        cut = text.rfind(" ", s + 1, limit + 1)
+        if cut <= s:  # one enormous word: cut at the token boundary itself
+            cut = limit
+        pieces.append((s, cut))
+        s = cut
+        while s < end and text[s].isspace():
+            s += 1
+    return [(a, b) for a, b in pieces if b > a]
+
+
+def chunk_article(article: Article, embedder: Embedder, config: ChunkingConfig, first_id: int = 0) -> list[Chunk]:
+    """Chunks of one article, numbered from ``first_id``."""
+    text = article.text
+    title_tokens = 0
+    if config.title_in_embedding and article.title:
+        _, title_tokens = embedding_title(article.title, embedder)
+    budget = config.max_tokens - 2 - title_tokens
+    if budget < 16:
+        raise ValueError(f"chunk budget too small ({budget} tokens); raise max_tokens")
+    spans = sentence_spans(text)
+    counts = embedder.count_tokens([text[s:e] for s, e in spans])
+    units: list[tuple[int, int, int]] = []
+    for (s, e), n in zip(spans, counts):
+        if n <= budget:
+            units.append((s, e, n))
+        else:
+            pieces = _split_long(text, s, e, budget, embedder)
+            for (a, b), m in zip(pieces, embedder.count_tokens([text[a:b] for a, b in pieces])):
+                units.append((a, b, m))
+    chunks: list[Chunk] = []
+    i = 0
+    while i < len(units):
+        j, total = i, 0
+        while j < len(units) and total + units[j][2] <= budget:
+            total += units[j][2]
+            j += 1
+        start, end = units[i][0], units[j - 1][1]
+        chunks.append(Chunk(id=first_id + len(chunks), doc_id=article.id, start=start, end=end,
+                            text=text[start:end], n_tokens=total + 2 + title_tokens))
+        if j >= len(units):
+            break
+        # overlap: carry trailing sentences of this chunk, but always move forward
+        k, carried = j, 0
+        while k - 1 > i and carried + units[k - 1][2] <= config.overlap_tokens:
+            carried += units[k - 1][2]
+            k -= 1
+        i = k
+    return chunks

@@ -1,0 +1,513 @@
+"""Evaluation harness: run a question set through the public ``ask`` and measure it.
+
+Formats (one JSON object per line):
+  corpus:    {"id", "title", "source", "url", "published", "text"}
+  questions: {"id", "question", "answers": [..], "answerable": bool,
+              "evidence": [{"doc_id", "text"}], "as_of"?: "YYYY-MM-DD", "choices"?: [..]}
+
+Metrics are defined in README.md ("Evaluation"). The index for a corpus is built once and
+reused: its folder name is a hash of the corpus bytes and the engine's settings.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import sys
+import time
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .config import ChunkingConfig, as_dict
+from .errors import InputError
+from .support import SupportScorer
+from .verify import cited_sentences  # noqa: F401 (re-exported for the tests)
+from .types import Answer
+
+HIGHER_IS_BETTER = {
+    "retrieval.hit@1", "retrieval.hit@5", "retrieval.hit@10", "retrieval.mrr@10",
+    "answer.accuracy", "answer.grounded_accuracy", "abstention.correct_rejection",
+    "faithfulness.supported_sentences", "faithfulness.citation_precision", "faithfulness.citation_recall",
+}
+LOWER_IS_BETTER = {"abstention.false_abstention"}
+
+
+@dataclass
+class Question:
+    id: str
+    question: str
+    answers: list[str]
+    answerable: bool
+    evidence_ids: list[str]
+    as_of: str | None = None
+    choices: list[str] = field(default_factory=list)
+
+
+def load_questions(path: str | Path) -> list[Question]:
+    """Read a question set; a malformed line raises InputError naming the line."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(str(path), "question file not found")
+    out = []
+    with open(path, encoding="utf-8") as f:
+        for n, line in enumerate(f, start=1):
+            if not line.strip():
+                continue
+            try:
+                d = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise InputError(str(path), f"malformed JSON ({e.msg}, column {e.colno})", line=n) from e
+            if not isinstance(d, dict) or not isinstance(d.get("question"), str) or not d["question"].strip():
+                raise InputError(str(path), "each line needs a non-empty \"question\" string", line=n)
+            answers = d.get("answers", [])
+            if not isinstance(answers, list) or not all(isinstance(a, str) for a in answers):
+                raise InputError(str(path), "\"answers\" must be a list of strings", line=n)
+            evidence = d.get("evidence", []) or []
+            if not isinstance(evidence, list) or not all(isinstance(e, dict) and "doc_id" in e for e in evidence):
+                raise InputError(str(path), "\"evidence\" must be a list of {\"doc_id\", \"text\"} objects", line=n)
+            answerable = d.get("answerable", bool(answers))
+            if not isinstance(answerable, bool):
+                raise InputError(str(path), "\"answerable\" must be true or false", line=n)
+            out.append(Question(id=str(d.get("id", f"q{n}")), question=d["question"], answers=answers,
+                                answerable=answerable, evidence_ids=[str(e["doc_id"]) for e in evidence],
+                                as_of=d.get("as_of") or None, choices=list(d.get("choices") or [])))
+    if not out:
+        raise InputError(str(path), "holds no questions")
+    return out
+
+
+# ---- answer matching ---------------------------------------------------------------------
+def normalize_answer(s: str) -> str:
+    """Lower case, accents and punctuation removed, articles dropped, single spaces."""
+    s = unicodedata.normalize("NFKD", s)
+    s = "".join(ch for ch in s if not unicodedata.combining(ch)).lower()
+    s = re.sub(r"[\u2018\u2019']", "", s)
+    s = re.sub(r"[^\w\s]", " ", s)
+    s = re.sub(r"\b(a|an|the)\b", " ", s)
+    return " ".join(s.split())
+
+
+def contains_answer(text: str, golds: list[str]) -> bool:
+    """A gold string occurs in ``text`` as whole words, after normalisation."""
+    t = f" {normalize_answer(text)} "
+    return any(g and f" {g} " in t for g in (normalize_answer(x) for x in golds))
+
+
+def faithfulness(answer: Answer, scorer: SupportScorer) -> dict:
+    """Per-answer counts for supported sentences and citation precision/recall."""
+    by_n = {}
+    passages = {p.rank: p for p in answer.passages}
+    for c in answer.citations:
+        p = passages.get(c.passage_rank)
+        by_n[c.n] = p.text if p is not None else c.quote
+    sents = cited_sentences(answer.text) if not answer.abstained else []
+    n_sup = n_cit = n_cit_ok = n_recall = 0
+    for sent, nums in sents:
+        oks = [scorer.score(sent, by_n[n]).supported if n in by_n else False for n in nums]
+        n_cit += len(oks)
+        n_cit_ok += sum(oks)
+        if any(oks):
+            n_sup += 1
+            n_recall += 1
+    return {"sentences": len(sents), "supported": n_sup, "citations": n_cit, "citations_ok": n_cit_ok,
+            "with_supporting_citation": n_recall}
+
+
+# ---- building the index once -----------------------------------------------------------
+def corpus_index_dir(corpus: Path, cache: Path, chunking: ChunkingConfig, model: str) -> Path:
+    h = hashlib.sha1()
+    with open(corpus, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    h.update(json.dumps({"chunking": as_dict(chunking), "model": model}, sort_keys=True).encode())
+    return cache / f"{corpus.stem}-{h.hexdigest()[:12]}"
+
+
+# ---- running ---------------------------------------------------------------------------
+def _rank_of_gold(doc_ids: list[str], gold: set[str]) -> int | None:
+    for i, d in enumerate(doc_ids):
+        if d in gold:
+            return i + 1
+    return None
+
+
+def retrieval_metrics(ranks: list[int | None]) -> dict:
+    n = len(ranks) or 1
+    return {
+        "hit@1": sum(1 for r in ranks if r and r <= 1) / n,
+        "hit@5": sum(1 for r in ranks if r and r <= 5) / n,
+        "hit@10": sum(1 for r in ranks if r and r <= 10) / n,
+        "mrr@10": sum(1.0 / r for r in ranks if r and r <= 10) / n,
+    }
+
+
+def run(engine, questions: list[Question], k: int = 10, ignore_as_of: bool = False,
+        progress: Callable[[int, int], None] | None = None) -> tuple[dict, list[dict]]:
+    """Ask every question through ``engine.ask`` and compute metrics.json and per-question rows."""
+    scorer = SupportScorer()
+    rows = []
+    for i, q in enumerate(questions):
+        t = time.perf_counter()
+        a = engine.ask(q.question, k=max(k, 10), as_of=None if ignore_as_of else q.as_of)
+        latency = (time.perf_counter() - t) * 1000
+        doc_ids = [p.doc_id for p in a.passages]
+        rank = _rank_of_gold(doc_ids, set(q.evidence_ids)) if q.answerable else None
+        correct = (not a.abstained) and contains_answer(a.text, q.answers) if q.answerable else None
+        grounded = (correct and any(contains_answer(c.quote, q.answers) for c in a.citations)) if q.answerable else None
+        faith = faithfulness(a, scorer)
+        rows.append({
+            "id": q.id, "question": q.question, "as_of": q.as_of, "answerable": q.answerable,
+            "gold": q.answers, "gold_doc_ids": q.evidence_ids, "answer": a.text, "abstained": a.abstained,
+            "confidence": round(a.confidence, 4), "citations": [c.to_dict() for c in a.citations],
+            "retrieved": [{"doc_id": p.doc_id, "score": round(p.score, 5), "dense": p.dense,
+                           "text": p.text[:300]} for p in a.passages[:10]],
+            "gold_rank": rank, "correct": correct, "grounded": grounded, "faithfulness": faith,
+            "latency_ms": round(latency, 2),
+        })
+        if progress:
+            progress(i + 1, len(questions))
+    return summarize(rows), rows
+
+
+def summarize(rows: list[dict]) -> dict:
+    ans = [r for r in rows if r["answerable"]]
+    unans = [r for r in rows if not r["answerable"]]
+    f = [r["faithfulness"] for r in rows]
+    sents = sum(x["sentences"] for x in f)
+    cits = sum(x["citations"] for x in f)
+    lat = np.array([r["latency_ms"] for r in rows]) if rows else np.zeros(1)
+    return {
+        "n_questions": len(rows), "n_answerable": len(ans), "n_unanswerable": len(unans),
+        "retrieval": retrieval_metrics([r["gold_rank"] for r in ans]),
+        "answer": {
+            "accuracy": sum(1 for r in ans if r["correct"]) / max(1, len(ans)),
+            "grounded_accuracy": sum(1 for r in ans if r["grounded"]) / max(1, len(ans)),
+        },
+        "abstention": {
+            "correct_rejection": sum(1 for r in unans if r["abstained"]) / max(1, len(unans)),
+            "false_abstention": sum(1 for r in ans if r["abstained"]) / max(1, len(ans)),
+        },
+        "faithfulness": {
+            "supported_sentences": sum(x["supported"] for x in f) / sents if sents else 1.0,
+            "citation_precision": sum(x["citations_ok"] for x in f) / cits if cits else 1.0,
+            "citation_recall": sum(x["with_supporting_citation"] for x in f) / sents if sents else 1.0,
+        },
+        "latency_ms": {"p50": float(np.percentile(lat, 50)), "p95": float(np.percentile(lat, 95))},
+    }
+
+
+def flatten(metrics: dict, prefix: str = "") -> dict[str, float]:
+    out = {}
+    for k, v in metrics.items():
+        if isinstance(v, dict):
+            out.update(flatten(v, f"{prefix}{k}."))
+        elif isinstance(v, (int, float)):
+            out[f"{prefix}{k}"] = float(v)
+    return out
+
+
+def regressions(metrics: dict, baseline: dict, tolerance: float) -> list[str]:
+    """Every quality metric that got worse than the baseline by more than ``tolerance``."""
+    now, base = flatten(metrics), flatten(baseline)
+    out = []
+    for key in sorted(HIGHER_IS_BETTER | LOWER_IS_BETTER):
+        if key not in base or key not in now:
+            continue
+        drop = (base[key] - now[key]) if key in HIGHER_IS_BETTER else (now[key] - base[key])
+        if drop > tolerance:
+            out.append(f"{key}: {base[key]:.4f} -> {now[key]:.4f} (worse by {drop:.4f} > {tolerance})")
+    return out
+
+
+# ---- plain retrievers for --compare -----------------------------------------------------
+def compare_retrievers(engine, questions: list[Question], which: list[str], k: int = 10,
+                       ignore_as_of: bool = False, progress: Callable[[str, int, int], None] | None = None) -> dict:
+    """Retrieval metrics of plain baselines over the same chunks.
+
+    dense:   LlamaIndex's default vector retriever (VectorStoreIndex over a FaissVectorStore
+             holding the engine's own chunk vectors), no filters, no fusion, no as_of.
+    lexical: the engine's BM25 alone (same filters and as_of as the pipeline unless ignored).
+    """
+    out = {}
+    answerable = [q for q in questions if q.answerable]
+    for name in which:
+        ranks = []
+        if name == "dense":
+            retrieve = _llamaindex_dense(engine, k)
+        elif name == "lexical":
+            def retrieve(q: Question) -> list[str]:
+                from .retrieval import Filters
+
+                f = Filters(as_of=None if ignore_as_of else q.as_of)
+                return [p.doc_id for p in engine.retriever.search(q.question, k=k, filters=f, mode="lexical")]
+        else:
+            raise ValueError(f"unknown --compare retriever {name!r}; use dense and/or lexical")
+        for i, q in enumerate(answerable):
+            ranks.append(_rank_of_gold(retrieve(q), set(q.evidence_ids)))
+            if progress:
+                progress(name, i + 1, len(answerable))
+        out[name] = retrieval_metrics(ranks)
+    return out
+
+
+def _llamaindex_dense(engine, k: int):
+    import faiss
+    from llama_index.core import Settings, StorageContext, VectorStoreIndex
+    from llama_index.core.schema import TextNode
+    from llama_index.embeddings.huggingface import HuggingFaceEmbedding
+    from llama_index.vector_stores.faiss import FaissVectorStore
+
+    from .embeddings import model_path
+
+    Settings.llm = None  # never an LLM (and never OpenAI) in this path
+    embed = HuggingFaceEmbedding(model_name=model_path(), device="cpu", normalize=True)
+    Settings.embed_model = embed
+    store = engine.store
+    ids, vecs = store.vector_matrix()
+    nodes = []
+    for cid, vec in zip(ids, vecs):
+        c = store.chunks[int(cid)]
+        nodes.append(TextNode(id_=str(cid), text=c.text, embedding=vec.tolist(), metadata={"doc_id": c.doc_id}))
+    vector_store = FaissVectorStore(faiss_index=faiss.IndexFlatIP(store.manifest.dim))
+    index = VectorStoreIndex(nodes, storage_context=StorageContext.from_defaults(vector_store=vector_store),
+                             embed_model=embed)
+    retriever = index.as_retriever(similarity_top_k=k)
+
+    def retrieve(q: Question) -> list[str]:
+        return [n.node.metadata["doc_id"] for n in retriever.retrieve(q.question)]
+
+    return retrieve
+
+
+def print_table(metrics: dict, compare: dict | None = None, file=sys.stdout) -> None:
+    print(f"questions: {metrics['n_questions']} ({metrics['n_answerable']} answerable, "
+          f"{metrics['n_unanswerable']} unanswerable)", file=file)
+    for group in ("retrieval", "answer", "abstention", "faithfulness", "latency_ms"):
+        vals = "  ".join(f"{k}={v:.3f}" if group != "latency_ms" else f"{k}={v:.0f}"
+                         for k, v in metrics[group].items())
+        print(f"{group:<13} {vals}", file=file)
+    if compare:
+        print("\nretrieval       hit@1   hit@5  hit@10  mrr@10", file=file)
+        rows = {"pipeline": metrics["retrieval"], **compare}
+        for name, m in rows.items():
+            print(f"{name:<14} {m['hit@1']:.3f}  {m['hit@5']:.3f}  {m['hit@10']:.3f}  {m['mrr@10']:.3f}", file=file)
+
+
+
+# ---- the report --------------------------------------------------------------------------
+def _png(fig) -> str:
+    import base64
+    import io
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+def write_report(path: Path, metrics: dict, rows: list[dict], threshold: float, compare: dict | None) -> None:
+    """report.html: metrics, plots (hit@k, confidence by answerability, latency), worst failures."""
+    import html
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ans = [r for r in rows if r["answerable"]]
+    ks = list(range(1, 11))
+    fig, ax = plt.subplots(figsize=(5, 3.2))
+    ax.plot(ks, [sum(1 for r in ans if r["gold_rank"] and r["gold_rank"] <= k) / max(1, len(ans)) for k in ks],
+            marker="o")
+    ax.set(xlabel="k", ylabel="hit@k", title="Retrieval: gold article in the top k", ylim=(0, 1))
+    ax.grid(alpha=0.3)
+    hit_png = _png(fig)
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(5, 3.2))
+    bins = np.linspace(0, 1, 41)
+    ax.hist([r["confidence"] for r in rows if r["answerable"]], bins=bins, alpha=0.6, density=True,
+            label="answerable")
+    ax.hist([r["confidence"] for r in rows if not r["answerable"]], bins=bins, alpha=0.6, density=True,
+            label="unanswerable")
+    ax.axvline(threshold, color="k", linestyle="--", label=f"abstain below {threshold:.2f}")
+    ax.set(xlabel="answer confidence", ylabel="density", title="Confidence by answerability")
+    ax.legend()
+    conf_png = _png(fig)
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(5, 3.2))
+    ax.hist([r["latency_ms"] for r in rows], bins=40)
+    ax.set(xlabel="latency (ms)", ylabel="questions", title="Latency per question")
+    lat_png = _png(fig)
+    plt.close(fig)
+
+    def table(m: dict) -> str:
+        def fmt(v) -> str:
+            return f"{v:.4f}" if isinstance(v, float) else html.escape(str(v))
+
+        cells = []
+        for group, vals in m.items():
+            if isinstance(vals, dict):
+                for k, v in flatten(vals).items() if any(isinstance(x, dict) for x in vals.values()) else vals.items():
+                    cells.append(f"<tr><td>{html.escape(group)}</td><td>{html.escape(k)}</td><td>{fmt(v)}</td></tr>")
+            else:
+                cells.append(f"<tr><td colspan=2>{html.escape(group)}</td><td>{fmt(vals)}</td></tr>")
+        return "<table>" + "".join(cells) + "</table>"
+
+    failures = sorted((r for r in ans if not r["correct"]), key=lambda r: (r["gold_rank"] is not None, -r["confidence"]))
+    fail_html = []
+    for r in failures[:25]:
+        retrieved = "".join(
+            f"<li><code>{html.escape(p['doc_id'])}</code> ({p['score']:.3f}"
+            f"{' <b>gold</b>' if p['doc_id'] in r['gold_doc_ids'] else ''}): {html.escape(p['text'])}</li>"
+            for p in r["retrieved"][:5])
+        fail_html.append(
+            f"<div class=fail><p><b>{html.escape(r['question'])}</b> <small>as_of {html.escape(str(r['as_of']))}"
+            f"</small><br>gold: {html.escape(', '.join(r['gold']))} · gold rank: {r['gold_rank']} · confidence "
+            f"{r['confidence']:.3f}</p><p>answer: {html.escape(r['answer'])}</p><ol>{retrieved}</ol></div>")
+    comp = ""
+    if compare:
+        comp = "<h2>Retrievers compared</h2>" + table({"pipeline": metrics["retrieval"], **compare})
+    page = f"""<!doctype html><html><head><meta charset="utf-8"><title>qa eval report</title>
+<style>body{{font-family:sans-serif;max-width:1000px;margin:2em auto;padding:0 1em}}
+table{{border-collapse:collapse}}td{{border:1px solid #ccc;padding:2px 8px}}
+img{{max-width:100%;margin:4px}}.fail{{border-top:1px solid #ddd;margin-top:1em}}
+.plots{{display:flex;flex-wrap:wrap}}</style></head><body>
+<h1>Evaluation report</h1>
+<p>{metrics['n_questions']} questions ({metrics['n_answerable']} answerable, {metrics['n_unanswerable']}
+unanswerable).</p>{table(metrics)}{comp}
+<h2>Plots</h2><div class=plots><img alt="hit@k curve" src="{hit_png}"><img alt="confidence by answerability"
+src="{conf_png}"><img alt="latency histogram" src="{lat_png}"></div>
+<h2>Worst failures (answerable, answered wrongly or abstained)</h2>{''.join(fail_html) or '<p>none</p>'}
+</body></html>"""
+    path.write_text(page, encoding="utf-8")
+
+
+# ---- span recall (chunking-eval) -----------------------------------------------------------
+def span_recall(engine, questions_path: Path, corpora_dir: Path, k: int = 5,
+                progress: Callable[[int, int], None] | None = None) -> dict:
+    """Share of gold characters covered by the top-k retrieved chunks of the right corpus."""
+    rows = [json.loads(line) for line in open(questions_path, encoding="utf-8") if line.strip()]
+    total = covered = 0
+    per = []
+    for i, q in enumerate(rows):
+        from .retrieval import Filters
+
+        passages = engine.retriever.search(q["question"], k=k, filters=Filters(sources=[q["corpus"]]))
+        spans = [(p.chunk.start, p.chunk.end) for p in passages]
+        got = need = 0
+        for ref in q["references"]:
+            need += ref["end"] - ref["start"]
+            got += sum(max(0, min(e, ref["end"]) - max(s, ref["start"])) for s, e in _merge(spans))
+        total += need
+        covered += got
+        per.append(got / need if need else 0.0)
+        if progress:
+            progress(i + 1, len(rows))
+    return {"n_questions": len(rows), "k": k, "char_recall": covered / total if total else 0.0,
+            "mean_question_recall": float(np.mean(per)) if per else 0.0}
+
+
+def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    out: list[list[int]] = []
+    for s, e in sorted(spans):
+        if out and s <= out[-1][1]:
+            out[-1][1] = max(out[-1][1], e)
+        else:
+            out.append([s, e])
+    return [(s, e) for s, e in out]
+
+
+def load_chunking_corpora(corpora_dir: Path) -> list:
+    """The chunking-eval texts as articles whose source is the corpus name (for filtering)."""
+    from .loaders import content_hash
+    from .types import Article
+
+    out = []
+    for f in sorted(Path(corpora_dir).glob("*.md")):
+        text = f.read_text(encoding="utf-8")  # not normalised: the gold spans index the raw text
+        out.append(Article(id=f"corpus-{f.stem}", text=text, title="", source=f.stem, origin=str(f),
+                           content_hash=content_hash(text)))
+    return out
+
+
+# ---- command line ------------------------------------------------------------------------
+def main(args) -> int:
+    """``qa eval``: see ``qa eval --help``."""
+    from .embeddings import MODEL_NAME
+    from .engine import QA
+    from .progress import Bars
+
+    questions_path = Path(args.questions)
+    corpus = Path(args.corpus)
+    if not corpus.exists():
+        raise InputError(str(corpus), "corpus not found")
+    quiet = args.quiet
+    chunking = ChunkingConfig()
+    if args.index:
+        index_dir = Path(args.index)
+    else:
+        cache = Path(os.environ.get("QA_EVAL_CACHE", ".cache/eval-index"))
+        index_dir = corpus_index_dir(corpus, cache, chunking, MODEL_NAME) if corpus.is_file() else \
+            cache / f"{corpus.name}-spans"
+    span_mode = corpus.is_dir()
+    engine = QA(index_dir=index_dir, chunking=chunking)
+    bar = Bars(not quiet)
+
+    if span_mode:  # chunking-eval: corpora folder + span-labelled questions
+        if not len(engine.store):
+            engine.ingest(articles=load_chunking_corpora(corpus), progress=bar)
+        result = span_recall(engine, questions_path, corpus, k=args.k if args.k != 10 else 5,
+                             progress=lambda d, t: bar("questions", d, t))
+        print(json.dumps(result, indent=2))
+        return 0
+
+    questions = load_questions(questions_path)
+    if args.limit:
+        questions = questions[: args.limit]
+    if not len(engine.store):
+        report = engine.ingest([corpus], progress=bar)
+        if report.failed:
+            raise InputError(str(corpus), "; ".join(r for _, r in report.failed))
+    metrics, rows = run(engine, questions, k=args.k, ignore_as_of=args.ignore_as_of,
+                        progress=lambda d, t: bar("questions", d, t))
+    compare = None
+    if args.compare:
+        which = [w.strip() for w in args.compare.split(",") if w.strip()]
+        compare = compare_retrievers(engine, questions, which, k=args.k, ignore_as_of=args.ignore_as_of,
+                                     progress=bar)
+        metrics["compare"] = compare
+    metrics["settings"] = {"k": args.k, "ignore_as_of": args.ignore_as_of, "index": str(index_dir),
+                           "abstain_threshold": engine.answer_config.abstain_threshold}
+    if args.out:
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
+        with open(out / "results.jsonl", "w", encoding="utf-8") as f:
+            for r in rows:
+                f.write(json.dumps(r, ensure_ascii=False) + "\n")
+        write_report(out / "report.html", metrics, rows, engine.answer_config.abstain_threshold, compare)
+    if args.json:
+        print(json.dumps(metrics, indent=2))
+    else:
+        print_table(metrics, compare)
+        if args.out:
+            print(f"\nwrote {Path(args.out) / 'metrics.json'}, results.jsonl, report.html")
+    if args.baseline:
+        try:
+            baseline = json.loads(Path(args.baseline).read_text())
+        except (OSError, ValueError) as e:
+            raise InputError(args.baseline, f"cannot read baseline metrics ({e})") from e
+        worse = regressions(metrics, baseline, args.tolerance)
+        if worse:
+            print(f"\nREGRESSION against {args.baseline} (tolerance {args.tolerance}):", file=sys.stderr)
+            for w in worse:
+                print(f"  {w}", file=sys.stderr)
+            return 1
+        print(f"\nno metric worse than {args.baseline} by more than {args.tolerance}", file=sys.stderr)
+    return 0

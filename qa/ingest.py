@@ -1,0 +1,141 @@
+"""Ingest: files -> articles -> (dedup, diff against the index) -> chunks -> vectors -> commit.
+
+One ingest is one atomic commit. A bad file is reported (with its reason) and skipped; the
+other files still go in, and nothing already indexed is touched unless it changed.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .chunking import chunk_article, embedded_text, embedding_title
+from .config import ChunkingConfig
+from .embeddings import Embedder
+from .errors import InputError, QAError
+from .loaders import expand_paths, load_file
+from .store import IndexStore, writer
+from .types import Article
+
+Progress = Callable[[str, int, int], None]  # (stage, done, total)
+
+
+@dataclass
+class IngestReport:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    duplicates: list[tuple[str, str]] = field(default_factory=list)  # (origin, id it duplicates)
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (file, reason)
+    chunks_added: int = 0
+
+    def summary(self) -> str:
+        return (f"added {len(self.added)}, updated {len(self.updated)}, unchanged {len(self.unchanged)}, "
+                f"duplicates {len(self.duplicates)}, failed {len(self.failed)}")
+
+    def to_dict(self) -> dict:
+        return {"added": self.added, "updated": self.updated, "unchanged": self.unchanged,
+                "duplicates": [{"origin": o, "duplicate_of": d} for o, d in self.duplicates],
+                "failed": [{"file": f, "reason": r} for f, r in self.failed],
+                "chunks_added": self.chunks_added}
+
+
+def load_articles(paths: Iterable[str | Path], report: IngestReport,
+                  progress: Progress | None = None) -> list[Article]:
+    """Articles of all files; failures go to ``report.failed``."""
+    files = list(expand_paths(paths))
+    articles: list[Article] = []
+    for i, f in enumerate(files):
+        try:
+            articles.extend(load_file(f))
+        except InputError as e:
+            report.failed.append((str(f), str(e)))
+        except (OSError, UnicodeError, ValueError) as e:  # anything a loader did not foresee
+            report.failed.append((str(f), f"{f}: could not be read ({e.__class__.__name__}: {e})"))
+        if progress:
+            progress("reading files", i + 1, len(files))
+    return articles
+
+
+def _same(a: Article, b: Article) -> bool:
+    return (a.content_hash, a.title, a.source, a.url, a.published) == (b.content_hash, b.title, b.source, b.url, b.published)
+
+
+def plan_changes(store: IndexStore, articles: list[Article], report: IngestReport) -> list[Article]:
+    """Articles that must be (re)indexed; fills added/updated/unchanged/duplicates."""
+    todo: dict[str, Article] = {}
+    seen_hash: dict[str, str] = {}
+    unchanged: set[str] = set()
+    for a in articles:
+        if a.id in todo or a.id in unchanged:
+            report.duplicates.append((a.origin, a.id))
+            continue
+        old = store.articles.get(a.id)
+        if old is not None and _same(old, a):
+            unchanged.add(a.id)
+            report.unchanged.append(a.id)
+            continue
+        dup_of = seen_hash.get(a.content_hash) or store.by_hash.get(a.content_hash)
+        if dup_of is not None and dup_of != a.id:
+            report.duplicates.append((a.origin, dup_of))
+            continue
+        seen_hash[a.content_hash] = a.id
+        (report.updated if old is not None else report.added).append(a.id)
+        todo[a.id] = a
+    return list(todo.values())
+
+
+def index_articles(store: IndexStore, articles: list[Article], embedder: Embedder,
+                   progress: Progress | None = None) -> int:
+    """Chunk, embed and add articles to the store (replacing older versions). Returns chunk count."""
+    config: ChunkingConfig = store.chunking
+    plan = []
+    texts: list[str] = []
+    for a in articles:
+        chunks = chunk_article(a, embedder, config, first_id=store.manifest.next_chunk_id)
+        store.allocate_chunk_ids(len(chunks))
+        title, _ = embedding_title(a.title, embedder) if config.title_in_embedding else ("", 0)
+        plan.append((a, chunks, len(texts)))
+        texts.extend(embedded_text(title, c.text, config) for c in chunks)
+    done = 0
+
+    def tick(n: int) -> None:
+        nonlocal done
+        done += n
+        if progress:
+            progress("embedding chunks", done, len(texts))
+
+    vectors = embedder.encode(texts, progress=tick) if texts else None
+    for a, chunks, offset in plan:
+        store.add_article(a, chunks, vectors[offset:offset + len(chunks)] if chunks else None)
+    return len(texts)
+
+
+def ingest(paths: Iterable[str | Path], index_dir: str | Path, embedder: Embedder,
+           chunking: ChunkingConfig | None = None, progress: Progress | None = None,
+           articles: list[Article] | None = None) -> IngestReport:
+    """Add or update the articles of ``paths`` (and/or ready ``articles``) in the index."""
+    report = IngestReport()
+    loaded = load_articles(paths, report, progress)
+    if articles:
+        loaded.extend(articles)
+    if not loaded:
+        return report
+    with writer(index_dir, embedder.name, embedder.dim, chunking or ChunkingConfig()) as store:
+        todo = plan_changes(store, loaded, report)
+        report.chunks_added = index_articles(store, todo, embedder, progress)
+    return report
+
+
+def delete(doc_ids: Iterable[str], index_dir: str | Path, embedder: Embedder) -> tuple[list[str], list[str]]:
+    """Remove articles by id. Returns (deleted, not found); commits only if something was found."""
+    doc_ids = list(dict.fromkeys(doc_ids))
+    with writer(index_dir, embedder.name, embedder.dim, ChunkingConfig()) as store:
+        found = [d for d in doc_ids if d in store.articles]
+        missing = [d for d in doc_ids if d not in store.articles]
+        if not found:
+            raise QAError(f"none of these article ids is in {index_dir}: {', '.join(missing)} "
+                          f"(see `qa stats --list` for the ids)")
+        for d in found:
+            store.remove_article(d)
+    return found, missing

@@ -1,0 +1,336 @@
+"""Read article files into :class:`Article` objects.
+
+Accepted: ``.txt``/``.md`` (optional YAML front matter with title/source/url/published),
+``.html``/``.htm`` (main text and title; scripts, styles, navigation dropped), ``.json``
+(an object, a list of objects, or ``{"articles": [...]}``), ``.jsonl`` and ``.csv`` with the
+usual column names of news datasets, and folders (recursively).
+
+Every problem raises :class:`InputError` naming the file (and line) and what to do; a file
+is read whole or not at all.
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import os
+import re
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from .errors import InputError
+from .text import normalize_text
+from .types import Article
+
+TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
+HTML_SUFFIXES = {".html", ".htm"}
+RECORD_SUFFIXES = {".json", ".jsonl", ".ndjson", ".csv"}
+SUPPORTED_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | RECORD_SUFFIXES
+
+FIELD_ALIASES: dict[str, tuple[str, ...]] = {
+    "text": ("text", "content", "body", "article", "maintext", "full_text", "article_text", "story", "description"),
+    "title": ("title", "headline", "name", "heading"),
+    "source": ("source", "publisher", "source_name", "site", "site_name", "domain", "outlet", "publication"),
+    "url": ("url", "link", "href", "source_url", "article_url", "canonical_url"),
+    "published": ("published", "date", "published_at", "publish_date", "publishedat", "pubdate",
+                  "date_published", "datetime", "timestamp", "created_at", "time"),
+    "id": ("id", "doc_id", "article_id", "uid", "guid", "_id"),
+}
+
+
+def max_file_bytes() -> int:
+    return int(float(os.environ.get("QA_MAX_FILE_MB", "50")) * 1024 * 1024)
+
+
+def content_hash(text: str) -> str:
+    """Hash of the text with case and whitespace folded: equal hashes mean duplicate articles."""
+    folded = " ".join(text.lower().split())
+    return hashlib.sha1(folded.encode("utf-8")).hexdigest()
+
+
+def normalize_date(value: Any) -> str:
+    """ISO date (YYYY-MM-DD) from common date formats; "" when absent or unparseable."""
+    if value is None:
+        return ""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        import datetime as dt
+
+        seconds = value / 1000 if value > 1e11 else value
+        try:
+            return dt.datetime.fromtimestamp(seconds, dt.timezone.utc).date().isoformat()
+        except (OverflowError, OSError, ValueError):
+            return ""
+    s = str(value).strip()
+    if not s:
+        return ""
+    m = re.match(r"^(\d{4})-(\d{2})-(\d{2})", s)
+    if m:
+        return m.group(0)
+    try:
+        from dateutil import parser
+
+        return parser.parse(s, fuzzy=False).date().isoformat()
+    except (ValueError, OverflowError, TypeError):
+        return ""
+
+
+def make_article(record: dict[str, Any], origin: str, fallback_id: str) -> Article:
+    """Build an Article from a record with any of the accepted field names."""
+    lower = {str(k).strip().lower(): v for k, v in record.items()}
+
+    def pick(field: str) -> Any:
+        for alias in FIELD_ALIASES[field]:
+            v = lower.get(alias)
+            if v not in (None, ""):
+                return v
+        return None
+
+    raw_text = pick("text")
+    if raw_text is None or not str(raw_text).strip():
+        raise ValueError(f"no article text (looked for fields: {', '.join(FIELD_ALIASES['text'])})")
+    text = normalize_text(str(raw_text))
+    title = normalize_text(str(pick("title") or ""))
+    url = str(pick("url") or "").strip()
+    source = str(pick("source") or "").strip()
+    if not source and url:
+        m = re.match(r"^[a-z]+://(?:www\.)?([^/]+)", url, re.I)
+        source = m.group(1).lower() if m else ""
+    given = pick("id")
+    if given is not None:
+        doc_id = re.sub(r"\s+", "_", str(given).strip())
+    elif url:
+        doc_id = "url-" + hashlib.sha1(url.encode("utf-8")).hexdigest()[:16]
+    else:
+        doc_id = fallback_id
+    return Article(
+        id=doc_id,
+        text=text,
+        title=title,
+        source=source,
+        url=url,
+        published=normalize_date(pick("published")),
+        origin=origin,
+        content_hash=content_hash(text),
+    )
+
+
+def _path_id(path: Path, suffix: str = "") -> str:
+    return "file-" + hashlib.sha1((str(path.resolve()) + suffix).encode("utf-8")).hexdigest()[:16]
+
+
+def _read_text(path: Path) -> str:
+    """Read a file as UTF-8 text with clear errors for empty, huge, binary and non-UTF-8 files."""
+    try:
+        size = path.stat().st_size
+    except OSError as e:
+        raise InputError(str(path), f"cannot read file ({e.strerror}); check the path and permissions") from e
+    if size == 0:
+        raise InputError(str(path), "file is empty; nothing to index")
+    limit = max_file_bytes()
+    if size > limit:
+        raise InputError(
+            str(path),
+            f"file is too large ({size / 1e6:.1f} MB > {limit / 1e6:.1f} MB limit); "
+            "split it into smaller files or raise QA_MAX_FILE_MB",
+        )
+    data = path.read_bytes()
+    if b"\x00" in data[:8192]:
+        raise InputError(str(path), "looks like a binary file, not text; only txt, md, html, json, jsonl and csv are accepted")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = data[: e.start].count(b"\n") + 1
+        raise InputError(
+            str(path), f"is not valid UTF-8 (byte {e.start}); re-save the file as UTF-8", line=line
+        ) from e
+    if not text.strip():
+        raise InputError(str(path), "file holds only whitespace; nothing to index")
+    return text
+
+
+_FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)\n---[ \t]*\n", re.S)
+
+
+def _markdown_to_text(md: str) -> str:
+    md = re.sub(r"!\[[^\]]*\]\([^)]*\)", "", md)  # images
+    md = re.sub(r"\[([^\]]+)\]\([^)]*\)", r"\1", md)  # links -> their text
+    md = re.sub(r"^\s{0,3}#{1,6}\s*", "", md, flags=re.M)  # heading marks
+    md = re.sub(r"^\s{0,3}>\s?", "", md, flags=re.M)  # quotes
+    md = re.sub(r"(\*\*|__)(.+?)\1", r"\2", md)
+    md = re.sub(r"(?<![\w*])\*(?!\s)(.+?)(?<!\s)\*(?![\w*])", r"\1", md)
+    md = re.sub(r"`([^`]*)`", r"\1", md)
+    return md
+
+
+def load_text_file(path: Path) -> list[Article]:
+    raw = _read_text(path)
+    meta: dict[str, Any] = {}
+    m = _FRONT_MATTER.match(raw)
+    if m:
+        import yaml
+
+        try:
+            loaded = yaml.safe_load(m.group(1))
+        except yaml.YAMLError as e:
+            raise InputError(str(path), f"front matter is not valid YAML ({e.__class__.__name__}); fix or remove the block between the --- lines", line=1) from e
+        if isinstance(loaded, dict):
+            meta = loaded
+        raw = raw[m.end():]
+    is_md = path.suffix.lower() in {".md", ".markdown"}
+    if is_md and not meta.get("title"):
+        h = re.search(r"^\s{0,3}#\s+(.+)$", raw, re.M)
+        if h:
+            meta["title"] = h.group(1).strip()
+            raw = raw[: h.start()] + raw[h.end():]
+    body = _markdown_to_text(raw) if is_md else raw
+    if not meta.get("title"):
+        first, _, rest = body.strip().partition("\n")
+        if rest.strip() and len(first) <= 150:
+            meta["title"], body = first.strip(), rest
+        else:
+            meta["title"] = path.stem.replace("_", " ").replace("-", " ")
+    record = {**meta, "text": body}
+    try:
+        return [make_article(record, str(path), _path_id(path))]
+    except ValueError as e:
+        raise InputError(str(path), str(e)) from e
+
+
+def load_html_file(path: Path) -> list[Article]:
+    from bs4 import BeautifulSoup
+
+    raw = _read_text(path)
+    soup = BeautifulSoup(raw, "html.parser")
+
+    def meta(*names: str) -> str:
+        for n in names:
+            tag = soup.find("meta", attrs={"property": n}) or soup.find("meta", attrs={"name": n})
+            if tag and tag.get("content"):
+                return str(tag["content"]).strip()
+        return ""
+
+    title = meta("og:title", "twitter:title")
+    if not title and soup.title and soup.title.string:
+        title = soup.title.string.strip()
+    if not title and soup.find("h1"):
+        title = soup.find("h1").get_text(" ", strip=True)
+    canonical = soup.find("link", rel="canonical")
+    url = meta("og:url") or (str(canonical["href"]) if canonical and canonical.get("href") else "")
+    published = meta("article:published_time", "datePublished", "date", "pubdate", "publish-date")
+    if not published and soup.find("time") and soup.find("time").get("datetime"):
+        published = str(soup.find("time")["datetime"])
+    source = meta("og:site_name")
+    for tag in soup(["script", "style", "noscript", "nav", "header", "footer", "aside", "form",
+                     "iframe", "svg", "button", "template", "head"]):
+        tag.decompose()
+    root = soup.find("article") or soup.find("main") or soup.body or soup
+    h1 = root.find("h1")
+    if h1 is not None and title and h1.get_text(" ", strip=True) == title:
+        h1.decompose()
+    blocks = root.find_all(["p", "h2", "h3", "h4", "li", "blockquote", "pre"])
+    if blocks:
+        text = "\n".join(b.get_text(" ", strip=True) for b in blocks if not b.find(["p", "li"]))
+    else:
+        text = root.get_text("\n", strip=True)
+    record = {"title": title, "url": url, "published": published, "source": source, "text": text}
+    try:
+        return [make_article(record, str(path), _path_id(path))]
+    except ValueError as e:
+        raise InputError(str(path), f"{e}: no readable text found in the HTML") from e
+
+
+def _records_to_articles(records: Iterable[tuple[int | None, Any]], path: Path) -> list[Article]:
+    out = []
+    for line, rec in records:
+        if not isinstance(rec, dict):
+            raise InputError(str(path), f"expected a JSON object per article, got {type(rec).__name__}", line=line)
+        try:
+            out.append(make_article(rec, f"{path}:{line}" if line else str(path), _path_id(path, f":{line}")))
+        except ValueError as e:
+            raise InputError(str(path), str(e), line=line) from e
+    if not out:
+        raise InputError(str(path), "holds no articles")
+    return out
+
+
+def load_json_file(path: Path) -> list[Article]:
+    raw = _read_text(path)
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError as e:
+        raise InputError(str(path), f"is not valid JSON ({e.msg}, column {e.colno}); "
+                         "for one article per line use the .jsonl extension", line=e.lineno) from e
+    if isinstance(data, dict) and isinstance(data.get("articles"), list):
+        data = data["articles"]
+    items = data if isinstance(data, list) else [data]
+    return _records_to_articles(((i + 1, rec) for i, rec in enumerate(items)), path)
+
+
+def load_jsonl_file(path: Path) -> list[Article]:
+    raw = _read_text(path)
+    records = []
+    for n, line in enumerate(raw.split("\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            records.append((n, json.loads(line)))
+        except json.JSONDecodeError as e:
+            raise InputError(str(path), f"malformed JSON on this line ({e.msg}, column {e.colno}); "
+                             "fix or remove the line and ingest again", line=n) from e
+    return _records_to_articles(records, path)
+
+
+def load_csv_file(path: Path) -> list[Article]:
+    raw = _read_text(path)
+    csv.field_size_limit(max_file_bytes())
+    try:
+        reader = csv.DictReader(io.StringIO(raw, newline=""))
+        fields = [f.strip().lower() for f in (reader.fieldnames or [])]
+        if not any(a in fields for a in FIELD_ALIASES["text"]):
+            raise InputError(str(path), f"CSV has no text column (columns found: {', '.join(fields) or 'none'}; "
+                             f"expected one of: {', '.join(FIELD_ALIASES['text'])})", line=1)
+        rows = [(reader.line_num, row) for row in reader]
+    except csv.Error as e:
+        raise InputError(str(path), f"malformed CSV ({e})") from e
+    for line, row in rows:
+        if None in row:
+            raise InputError(str(path), "row has more fields than the header", line=line)
+    return _records_to_articles(rows, path)
+
+
+LOADERS = {
+    **{s: load_text_file for s in TEXT_SUFFIXES},
+    **{s: load_html_file for s in HTML_SUFFIXES},
+    ".json": load_json_file,
+    ".jsonl": load_jsonl_file,
+    ".ndjson": load_jsonl_file,
+    ".csv": load_csv_file,
+}
+
+
+def load_file(path: str | Path) -> list[Article]:
+    """Articles of one file; raises InputError with the file (and line) on any problem."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(str(path), "no such file or folder")
+    loader = LOADERS.get(path.suffix.lower())
+    if loader is None:
+        raise InputError(str(path), f"unsupported file type '{path.suffix or '(none)'}'; "
+                         f"accepted: {', '.join(sorted(SUPPORTED_SUFFIXES))}")
+    return loader(path)
+
+
+def expand_paths(paths: Iterable[str | Path]) -> Iterator[Path]:
+    """Files named, and supported files inside folders named (recursively, sorted)."""
+    for p in paths:
+        p = Path(p)
+        if p.is_dir():
+            for f in sorted(p.rglob("*")):
+                if f.is_file() and f.suffix.lower() in SUPPORTED_SUFFIXES and not any(
+                    part.startswith(".") for part in f.relative_to(p).parts
+                ):
+                    yield f
+        else:
+            yield p

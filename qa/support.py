@@ -1,0 +1,120 @@
+"""Does a passage support a sentence? A judge-free support scorer.
+
+No NLI or judge model can be had offline, so support is decided from what is available.
+A sentence (the *claim*) is **supported** by an evidence text when all of these hold:
+
+1. **Numbers agree.** Every number in the claim (digits, decimals, thousands separators,
+   percentages, and number words one..twenty) occurs among the evidence's numbers.
+2. **Names agree.** Every capitalised word of the claim that is not a stop word (names of
+   people, places, organisations, months, days) occurs in the evidence (case-folded and
+   stemmed).
+3. **Polarity agrees.** The claim and the evidence sentence that best matches it either both
+   carry a negation cue (not, n't, no, never, none, nobody, nothing, neither, nor, without,
+   cannot) or both lack one.
+4. **Content is covered.** The share of the claim's content words (stemmed, stop words
+   dropped) found in the evidence is at least ``MIN_COVERAGE``; or, when an embedder is
+   given, the cosine between the claim and its best-matching evidence sentence is at least
+   ``MIN_COSINE`` and coverage is at least ``MIN_COVERAGE_WITH_COSINE`` (paraphrases).
+
+The score is the coverage (0..1), forced to 0 when check 1, 2 or 3 fails; ``reasons``
+says which check failed.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .text import STOPWORDS, content_terms, sentence_spans, stem, words
+
+MIN_COVERAGE = 0.6
+MIN_COVERAGE_WITH_COSINE = 0.35
+MIN_COSINE = 0.75
+
+_NUMBER = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)*%?")
+_NUMBER_WORDS = {w: str(i) for i, w in enumerate(
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
+    "sixteen seventeen eighteen nineteen twenty".split())}
+_NEGATION = {"not", "no", "never", "none", "nobody", "nothing", "neither", "nor", "without", "cannot"}
+_CAPITAL = re.compile(r"\b[A-Z][\w'\u2019-]*")
+
+
+def numbers(text: str) -> set[str]:
+    """Numbers in a text, normalised ('1,000' -> '1000', 'three' -> '3', '25%' -> '25')."""
+    out = {m.group(0).rstrip("%").replace(",", "") for m in _NUMBER.finditer(text)}
+    out |= {_NUMBER_WORDS[w] for w in words(text) if w in _NUMBER_WORDS}
+    return {n[:-2] if n.endswith(".0") else n for n in out}
+
+
+def _key(word: str) -> str:
+    """Case-folded, possessive-free stem, so "Russia's" and "Russia" match."""
+    w = word.lower().replace("\u2019", "'")
+    return stem(re.sub(r"'s?$", "", w))
+
+
+def names(text: str) -> set[str]:
+    """Keys of capitalised non-stop words: the names and proper nouns a claim asserts."""
+    out = set()
+    for m in _CAPITAL.finditer(text):
+        w = m.group(0).lower()
+        if w in STOPWORDS or w in _NUMBER_WORDS or w in _NEGATION or len(w) < 2:
+            continue
+        out.add(_key(w))
+    return out
+
+
+def negated(text: str) -> bool:
+    low = text.lower().replace("\u2019", "'")
+    return "n't" in low or any(w in _NEGATION for w in words(low))
+
+
+@dataclass
+class SupportResult:
+    supported: bool
+    score: float
+    coverage: float
+    cosine: float | None
+    best_sentence: str
+    reasons: list[str] = field(default_factory=list)
+
+
+class SupportScorer:
+    """Scores claims against evidence; pass an embedder to also accept close paraphrases."""
+
+    def __init__(self, embedder=None):
+        self.embedder = embedder
+
+    def score(self, claim: str, evidence: str) -> SupportResult:
+        claim_terms = set(content_terms(claim))
+        ev_terms = set(content_terms(evidence))
+        ev_sents = [evidence[s:e] for s, e in sentence_spans(evidence)] or [evidence]
+        coverage = len(claim_terms & ev_terms) / len(claim_terms) if claim_terms else 0.0
+        # the evidence sentence that best matches the claim (by shared content words)
+        overlaps = [len(claim_terms & set(content_terms(s))) for s in ev_sents]
+        best = int(np.argmax(overlaps)) if ev_sents else 0
+        cosine = None
+        if self.embedder is not None and ev_sents:
+            vecs = self.embedder.encode([claim, *ev_sents])
+            sims = vecs[1:] @ vecs[0]
+            best = int(np.argmax(sims)) if max(overlaps) == 0 else best
+            cosine = float(sims[best])
+        best_sentence = ev_sents[best] if ev_sents else ""
+        reasons = []
+        missing_numbers = numbers(claim) - numbers(evidence)
+        if missing_numbers:
+            reasons.append(f"numbers not in evidence: {', '.join(sorted(missing_numbers))}")
+        ev_words = {_key(p) for w in words(evidence) for p in (w, *re.split(r"[-.']", w)) if p}
+        missing_names = names(claim) - ev_words
+        if missing_names:
+            reasons.append(f"names not in evidence: {', '.join(sorted(missing_names))}")
+        if negated(claim) != negated(best_sentence):
+            reasons.append("negation differs from the evidence")
+        covered = coverage >= MIN_COVERAGE or (
+            cosine is not None and cosine >= MIN_COSINE and coverage >= MIN_COVERAGE_WITH_COSINE)
+        if not covered:
+            reasons.append(f"too little of the sentence is in the evidence (coverage {coverage:.2f})")
+        ok = not reasons
+        return SupportResult(supported=ok, score=coverage if not (missing_numbers or missing_names or
+                             "negation differs from the evidence" in reasons) else 0.0,
+                             coverage=coverage, cosine=cosine, best_sentence=best_sentence, reasons=reasons)

@@ -1,0 +1,108 @@
+"""Text normalisation, sentence splitting with exact offsets, and word helpers.
+
+The sentence splitter is hand-written on purpose: we need exact character offsets into the
+article for every sentence (citations quote ``article.text[start:end]``), it runs on every
+retrieved passage at query time, and the libraries available offline either lose offsets
+(nltk punkt needs downloaded data) or are slow (pysbd). It is rule-based: a sentence ends at
+., ! or ? (plus closing quotes/brackets) followed by whitespace and an upper-case letter,
+digit or opening quote, unless the word before the dot is a known abbreviation or an initial;
+a line break always ends a sentence.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_ABBREVIATIONS = {
+    "mr", "mrs", "ms", "dr", "prof", "sr", "jr", "st", "gen", "gov", "sen", "rep", "lt", "col",
+    "sgt", "capt", "cmdr", "adm", "maj", "pres", "rev", "hon", "messrs", "mt", "ft", "no", "vs",
+    "etc", "inc", "ltd", "co", "corp", "dept", "univ", "approx", "est", "fig", "al", "jan", "feb",
+    "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "u.s", "u.k", "u.n",
+    "e.g", "i.e", "a.m", "p.m", "d.c", "u.s.a", "ph.d",
+}
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b\u200c\u200d\ufeff]")
+_SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
+_MANY_NEWLINES = re.compile(r"\n{3,}")
+_BOUNDARY = re.compile(r"[.!?]+[\"'\u201d\u2019)\]]*(?=\s+[\"'\u201c\u2018(\[]?[A-Z0-9\u00c0-\u024f])")
+_WORD = re.compile(r"\w+(?:[-'\u2019.]\w+)*", re.UNICODE)
+
+
+def normalize_text(text: str) -> str:
+    """Unicode NFKC, no control characters, single spaces, trimmed lines, at most one blank line."""
+    text = unicodedata.normalize("NFKC", text)
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = _CONTROL.sub("", text)
+    lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
+    return _MANY_NEWLINES.sub("\n\n", "\n".join(lines)).strip()
+
+
+def _is_abbreviation(text: str, dot: int) -> bool:
+    """True when the '.' at ``dot`` ends an abbreviation or an initial, not a sentence."""
+    j = dot
+    while j > 0 and (text[j - 1].isalnum() or text[j - 1] == "."):
+        j -= 1
+    word = text[j:dot].lower()
+    if not word:
+        return False
+    if len(word) == 1 and word.isalpha():  # an initial: "J. Smith"
+        return True
+    return word in _ABBREVIATIONS
+
+
+def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
+    """Sentences of ``text[start:end]`` as (start, end) offsets into ``text``, whitespace trimmed."""
+    end = len(text) if end is None else end
+    spans: list[tuple[int, int]] = []
+    for line in re.finditer(r"[^\n]+", text[start:end]):
+        ls, le = start + line.start(), start + line.end()
+        cut = ls
+        for m in _BOUNDARY.finditer(text, ls, le):
+            if text[m.start()] == "." and m.end() - m.start() == 1 and _is_abbreviation(text, m.start()):
+                continue
+            spans.append((cut, m.end()))
+            cut = m.end()
+        spans.append((cut, le))
+    out = []
+    for s, e in spans:
+        while s < e and text[s].isspace():
+            s += 1
+        while e > s and text[e - 1].isspace():
+            e -= 1
+        if e > s:
+            out.append((s, e))
+    return out
+
+
+def words(text: str) -> list[str]:
+    """Lower-cased word tokens."""
+    return [w.lower() for w in _WORD.findall(text)]
+
+
+STOPWORDS = frozenset(
+    """a about above after again against all am an and any are as at be because been before being
+    below between both but by can could did do does doing down during each few for from further had
+    has have having he her here hers herself him himself his how i if in into is it its itself just
+    me more most my myself nor of off on once only or other our ours ourselves out over own same she
+    should so some such than that the their theirs them themselves then there these they this those
+    through to too under until up very was we were what when where which while who whom why will
+    with would you your yours yourself yourselves also said says say according new one two would
+    may might must shall us per via within without among upon whose what's it's""".split()
+)
+
+_STEMMER = None
+
+
+def stem(word: str) -> str:
+    """Snowball (Porter 2) English stem: 'mediated', 'mediator' and 'mediate' all give 'mediat'."""
+    global _STEMMER
+    if _STEMMER is None:
+        import Stemmer
+
+        _STEMMER = Stemmer.Stemmer("english")
+    return _STEMMER.stemWord(word)
+
+
+def content_terms(text: str) -> list[str]:
+    """Stemmed, lower-cased content words (stop words dropped)."""
+    return [stem(w) for w in words(text) if w not in STOPWORDS and len(w) > 1]

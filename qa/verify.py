@@ -1,0 +1,130 @@
+"""Verify any answer text against the passages it was given: fix, drop or keep each sentence.
+
+Usable on generated answers, on external systems' answers and on text a user typed:
+
+    v = verify_answer("Russia, Turkey and Iran mediate. [2] Paris is in France. [1]", passages, article_text)
+    v.text, v.citations, v.abstained, v.removed
+
+For each sentence (split at its ``[n]`` markers):
+1. citation numbers outside 1..len(passages) are discarded;
+2. the sentence is scored (qa.support.SupportScorer) against each passage it cites; the best
+   supporting one is kept;
+3. if none of its citations supports it, it is scored against every passage: a supporting
+   passage replaces the wrong number (the citation is *corrected*);
+4. a sentence no passage supports is removed, or kept and marked "[unsupported]" when
+   ``drop_unsupported`` is False;
+5. if no sentence survives (or the answer says it does not know), the result abstains.
+Every kept citation quotes the passage sentence that best matches the claim, with its exact
+span in the article, as extractive answers do.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from .support import SupportResult, SupportScorer
+from .text import sentence_spans
+from .types import Citation, Passage
+
+_CITED_SENTENCE = re.compile(r"(.+?)((?:\s*\[\d+\])+)(?=\s|$)", re.S)
+_DONT_KNOW = re.compile(r"\b(i don'?t know|i do not know|not (?:stated|mentioned|say)|don'?t say|cannot answer)\b", re.I)
+
+
+def cited_sentences(text: str) -> list[tuple[str, list[int]]]:
+    """Split an answer into (sentence, [citation numbers]); uncited sentences get []."""
+    out = []
+    pos = 0
+    for m in _CITED_SENTENCE.finditer(text):
+        sent = m.group(1).strip()
+        nums = [int(x) for x in re.findall(r"\[(\d+)\]", m.group(2))]
+        if sent:
+            out.append((sent, nums))
+        pos = m.end()
+    rest = text[pos:].strip()
+    if rest:
+        for s, e in sentence_spans(rest):
+            out.append((rest[s:e], []))
+    return out
+
+
+@dataclass
+class SentenceVerdict:
+    sentence: str
+    cited: list[int]  # as written
+    kept: bool
+    passage_rank: int | None  # the supporting passage (1-based), after correction
+    corrected: bool
+    support: SupportResult | None
+    reasons: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Verification:
+    text: str
+    citations: list[Citation]
+    abstained: bool
+    verdicts: list[SentenceVerdict]
+
+    @property
+    def removed(self) -> list[str]:
+        return [v.sentence for v in self.verdicts if not v.kept]
+
+    @property
+    def corrected(self) -> list[str]:
+        return [v.sentence for v in self.verdicts if v.kept and v.corrected]
+
+
+def _quote(passage: Passage, best_sentence: str, article_text: Callable[[str], str]) -> tuple[str, int, int]:
+    """The passage sentence (with article offsets) that the scorer matched to the claim."""
+    text = article_text(passage.doc_id)
+    spans = sentence_spans(text, passage.chunk.start, passage.chunk.end)
+    for s, e in spans:
+        if text[s:e] == best_sentence:
+            return text[s:e], s, e
+    s, e = spans[0] if spans else (passage.chunk.start, passage.chunk.end)
+    return text[s:e], s, e
+
+
+def verify_answer(answer_text: str, passages: list[Passage], article_text: Callable[[str], str],
+                  scorer: SupportScorer | None = None, drop_unsupported: bool = True) -> Verification:
+    """Check every sentence of ``answer_text`` against ``passages`` (numbered from 1)."""
+    scorer = scorer or SupportScorer()
+    verdicts: list[SentenceVerdict] = []
+    parts: list[str] = []
+    citations: list[Citation] = []
+    if _DONT_KNOW.search(answer_text) and len(cited_sentences(answer_text)) <= 1:
+        return Verification(text=answer_text, citations=[], abstained=True, verdicts=[])
+    for sentence, nums in cited_sentences(answer_text):
+        valid = [n for n in dict.fromkeys(nums) if 1 <= n <= len(passages)]
+        reasons = [f"citation [{n}] points outside the {len(passages)} passages" for n in nums if n not in valid]
+        best: tuple[float, int, SupportResult] | None = None
+        for n in valid:
+            r = scorer.score(sentence, passages[n - 1].text)
+            if r.supported and (best is None or r.score > best[0]):
+                best = (r.score, n, r)
+        corrected = False
+        if best is None:
+            for n, p in enumerate(passages, start=1):
+                r = scorer.score(sentence, p.text)
+                if r.supported and (best is None or r.score > best[0]):
+                    best = (r.score, n, r)
+            corrected = best is not None
+        if best is None:
+            verdicts.append(SentenceVerdict(sentence, nums, False, None, False, None,
+                                            reasons + ["no passage supports it"]))
+            if not drop_unsupported:
+                parts.append(f"{sentence} [unsupported]")
+            continue
+        _, n, result = best
+        p = passages[n - 1]
+        quote, start, end = _quote(p, result.best_sentence, article_text)
+        k = len(citations) + 1
+        citations.append(Citation(n=k, doc_id=p.doc_id, title=p.title, url=p.url, published=p.published,
+                                  source=p.source, quote=quote, start=start, end=end, passage_rank=p.rank,
+                                  support=result.score))
+        parts.append(f"{sentence} [{k}]")
+        verdicts.append(SentenceVerdict(sentence, nums, True, n, corrected, result,
+                                        reasons + ([f"citation corrected to passage {n}"] if corrected else [])))
+    abstained = not citations
+    return Verification(text=" ".join(parts), citations=citations, abstained=abstained, verdicts=verdicts)

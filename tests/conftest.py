@@ -1,0 +1,51 @@
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+
+from fakes import HashEmbedder  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = (ROOT / ".." / "shared" / "data").resolve()
+DEMO = ROOT / "demo" / "articles.jsonl"
+SEED = SHARED / "seed" / "corpus.jsonl"
+ARTIFACTS = ROOT / "artifacts"
+
+
+def needs_shared(*parts: str):
+    path = SHARED.joinpath(*parts)
+    return pytest.mark.skipif(not path.exists(), reason=f"{path} is absent (../shared/data not available)")
+
+
+@pytest.fixture
+def fake_embedder():
+    return HashEmbedder()
+
+
+@pytest.fixture(scope="session")
+def minilm():
+    from qa.embeddings import default_embedder
+
+    return default_embedder()
+
+
+def write_jsonl(path: Path, records: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def articles_jsonl(tmp_path):
+    recs = [
+        {"id": "a1", "title": "Talks in Astana", "source": "wire.example", "url": "https://wire.example/a1",
+         "published": "2017-01-17", "text": "Talks on Syria will be held in Astana. Russia, Turkey and Iran will mediate them."},
+        {"id": "a2", "title": "Tennis final", "source": "sport.example", "url": "https://sport.example/a2",
+         "published": "2017-01-29", "text": "Roger Federer won the Australian Open. He beat Rafael Nadal in five sets."},
+        {"id": "a3", "title": "Avalanche", "source": "wire.example", "url": "https://wire.example/a3",
+         "published": "2017-01-19", "text": "An avalanche buried a hotel in Abruzzo. Twenty-nine people died."},
+    ]
+    return write_jsonl(tmp_path / "articles.jsonl", recs)

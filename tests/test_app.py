@@ -1,0 +1,245 @@
+"""The chat page: escaping (unit) and a real headless Chromium session (browser)."""
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import ARTIFACTS, DEMO, ROOT, write_jsonl
+
+XSS = {"id": "xss-1", "title": "<img src=x onerror=\"window.__xss=1\">Evil title",
+       "source": "evil.example", "url": "javascript:window.__xss=2",
+       "published": "2017-01-25",
+       "text": "The zebra parade <script>window.__xss=3</script> was held in Quokkaville on Sunday. "
+               "Organisers of the zebra parade said <img src=y onerror=\"window.__xss=4\"> forty zebras marched."}
+
+
+def test_render_sources_escapes_untrusted_text():
+    from app import render_sources
+    from qa.types import Answer, Chunk, Citation, Passage
+
+    text = XSS["text"]
+    s = text.index("Organisers")
+    chunk = Chunk(id=0, doc_id="xss-1", start=0, end=len(text), text=text, n_tokens=50)
+    p = Passage(chunk=chunk, title=XSS["title"], source="evil.example", url=XSS["url"], published="", score=1, rank=1)
+    c = Citation(n=1, doc_id="xss-1", title=XSS["title"], url=XSS["url"], published="", source="evil.example",
+                 quote=text[s:], start=s, end=len(text), passage_rank=1)
+    out = render_sources(Answer("q", "a [1]", [c], False, [p]), lambda d: text)
+    assert "<script" not in out and "<img" not in out and "javascript:" not in out
+    assert "&lt;script&gt;" in out and "&lt;img" in out
+    assert "<mark>Organisers" in out
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def _start(idx, feedback):
+    env = {**os.environ, "QA_INDEX_DIR": str(idx), "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1",
+           "QA_FEEDBACK_FILE": str(feedback)}
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "app.py", "--index", str(idx), "--port", str(port), "--no-demo"],
+                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return f"http://127.0.0.1:{port}/", proc
+        except OSError:
+            if proc.poll() is not None:
+                raise RuntimeError(proc.stdout.read())
+            time.sleep(0.5)
+    proc.kill()
+    raise RuntimeError("the app did not start in 120 s")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    base = tmp_path_factory.mktemp("app")
+    xss = write_jsonl(base / "xss.jsonl", [XSS])
+    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1"}
+    subprocess.run([sys.executable, "-m", "qa.cli", "--index", str(base / "idx"), "ingest", "--quiet", str(DEMO),
+                    str(xss)], env=env, check=True, cwd=ROOT, timeout=300, capture_output=True)
+    url, proc = _start(base / "idx", base / "feedback.jsonl")
+    yield url, base / "feedback.jsonl"
+    proc.terminate()
+    proc.wait(timeout=20)
+
+
+def _launch(pw):
+    return pw.chromium.launch(executable_path=CHROMIUM, args=[
+        "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+
+
+def _ask(page, question):
+    box = page.locator("#question textarea, #question input").first
+    box.fill(question)
+    box.press("Enter")
+    bot = page.locator("#chat .message.bot, #chat [data-testid='bot']").last
+    return bot
+
+
+browser = pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium not installed (make test installs it)")
+
+
+@pytest.mark.browser
+@browser
+def test_chat_in_a_real_browser(server, tmp_path):
+    from playwright.sync_api import expect, sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    url, feedback = server
+    with sync_playwright() as pw:
+        b = _launch(pw)
+        page = b.new_page(viewport={"width": 1280, "height": 1000})
+        page.goto(url)
+        # 1. ask: a streamed answer with clickable citations
+        bot = _ask(page, "Who will mediate the Astana talks?")
+        expect(bot).to_contain_text("Turkey", timeout=90000)
+        expect(page.locator("#sources .source").first).to_be_visible(timeout=30000)
+        expect(page.locator("#searched")).to_contain_text("Searched for: Who will mediate the Astana talks?")
+        page.screenshot(path=str(ARTIFACTS / "app-1-answer.png"), full_page=True)
+        # 2. click [1]: its source card is targeted and the cited sentence is highlighted
+        bot.locator("a.cite").first.click()
+        expect(page).to_have_url(re.compile(r"#source-0-1$"))
+        card = page.locator("#source-0-1")
+        expect(card.locator("mark").first).to_be_visible()
+        quote = card.locator("mark").first.inner_text()
+        assert "Russia, Turkey and Iran" in quote
+        card.locator("summary").click()  # open the whole article, span highlighted
+        expect(card.locator(".article mark")).to_have_text(quote)
+        page.screenshot(path=str(ARTIFACTS / "app-2-citation-clicked.png"), full_page=True)
+        # 3. feedback: thumbs up is saved with the question, answer and citations
+        page.locator("#chat button[aria-label='Like']").last.click()
+        page.wait_for_timeout(1000)
+        rec = json.loads(feedback.read_text().splitlines()[-1])
+        assert rec["vote"] == "up" and rec["question"] == "Who will mediate the Astana talks?" and rec["citations"]
+        # 4. a follow-up that only makes sense with the previous turn
+        bot = _ask(page, "What did Russia, Turkey and Iran agree on in Astana?")
+        expect(bot).to_contain_text("monitor", timeout=90000)
+        bot = _ask(page, "When is the next round?")
+        expect(bot).to_contain_text("February 15", timeout=90000)
+        expect(page.locator("#searched")).to_contain_text("Astana")
+        page.screenshot(path=str(ARTIFACTS / "app-3-follow-up.png"), full_page=True)
+        # 5. an article with markup and a javascript: url renders as text, runs nothing
+        bot = _ask(page, "What happened at the zebra parade in Quokkaville?")
+        expect(bot).to_contain_text("zebra", timeout=90000)
+        expect(bot).to_contain_text("<img src=y onerror")
+        assert bot.locator("img").count() == 0
+        expect(bot.locator("a.cite").last).to_be_visible(timeout=30000)
+        card = page.locator(bot.locator("a.cite").first.get_attribute("href"))
+        expect(card).to_contain_text("<img src=x onerror")
+        page.wait_for_timeout(500)
+        assert page.evaluate("window.__xss") is None
+        assert page.locator("a[href^='javascript']").count() == 0
+        page.screenshot(path=str(ARTIFACTS / "app-4-xss-as-text.png"), full_page=True)
+        # 6. abstention looks different and lists related passages
+        bot = _ask(page, "What is the capital of France?")
+        expect(bot).to_contain_text("don't say", timeout=90000)
+        expect(page.locator("#sources .related")).to_be_visible()
+        page.screenshot(path=str(ARTIFACTS / "app-5-abstain.png"), full_page=True)
+        # 7. upload a new article in the library and get an answer citing it
+        page.get_by_role("tab", name="Library").click()
+        new = tmp_path / "ferry.md"
+        new.write_text("---\ntitle: Ferry service resumes to Isla Gorrion\nsource: coast.example\n"
+                       "published: 2017-01-27\n---\nThe ferry to Isla Gorrion restarted on Friday after a "
+                       "three-week strike by the crew. The operator said the crossing takes 47 minutes.\n")
+        page.locator("input[type=file]").first.set_input_files(str(new))
+        page.get_by_role("button", name="Add to index").click()
+        expect(page.get_by_text("added 1")).to_be_visible(timeout=90000)
+        expect(page.get_by_text("Ferry service resumes to Isla Gorrion").first).to_be_visible()
+        page.screenshot(path=str(ARTIFACTS / "app-6-library-upload.png"), full_page=True)
+        page.get_by_role("tab", name="Chat").click()
+        bot = _ask(page, "How long does the ferry crossing to Isla Gorrion take?")
+        expect(bot).to_contain_text("47 minutes", timeout=90000)
+        expect(page.locator("#sources")).to_contain_text("Ferry service resumes to Isla Gorrion")
+        page.screenshot(path=str(ARTIFACTS / "app-7-answer-from-upload.png"), full_page=True)
+        b.close()
+
+
+@pytest.mark.browser
+@browser
+def test_phone_width_and_empty_index(tmp_path):
+    from playwright.sync_api import expect, sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    url, proc = _start(tmp_path / "empty_idx", tmp_path / "fb.jsonl")
+    try:
+        with sync_playwright() as pw:
+            b = _launch(pw)
+            page = b.new_page(viewport={"width": 390, "height": 844}, is_mobile=True)
+            page.goto(url)
+            expect(page.get_by_text("The index is empty").first).to_be_visible(timeout=30000)
+            width = page.evaluate("document.documentElement.scrollWidth")
+            assert width <= 400, f"page is {width}px wide at a phone's 390px"
+            bot = _ask(page, "Anything?")
+            expect(bot).to_contain_text("index is empty", timeout=60000)
+            page.screenshot(path=str(ARTIFACTS / "app-8-phone-empty.png"), full_page=True)
+            b.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+def test_upload_names_cannot_escape_the_upload_folder():
+    from app import safe_upload_name
+
+    for bad in ["../../etc/passwd", "..\\..\\win.ini", "/abs/path/x.jsonl", ".hidden.md", "a b;rm -rf.txt", ""]:
+        name = safe_upload_name(bad)
+        assert "/" not in name and "\\" not in name and not name.startswith(".") and name
+    assert safe_upload_name("../../news 1.jsonl") == "news_1.jsonl"
+
+
+def test_streaming_never_shows_a_half_tag():
+    from app import _close_tags
+
+    assert _close_tags('Russia. <a class="cite" href="#s') == "Russia. "
+    assert _close_tags('Russia. <a class="cite" href="#s-1">[1]') == 'Russia. <a class="cite" href="#s-1">[1]</a>'
+
+
+def test_api_streams_the_answer(server):
+    from gradio_client import Client
+
+    url, _ = server
+    job = Client(url, verbose=False).submit(message="Who led the Syrian government delegation in Astana?", history=[],
+                                            as_of="", date_from="", date_to="", sources=[], k=8, mode="extractive",
+                                            api_name="/ask")
+    final = job.result(timeout=120)
+    updates = job.outputs()
+    assert len(updates) >= 3, "the answer should arrive in several updates"
+    assert "Bashar al-Jaafari" in final[3]  # the copy text: answer with sources
+    assert "Sources:" in final[3]
+
+
+@pytest.mark.slow
+def test_a_long_upload_does_not_block_another_users_question(server, tmp_path):
+    from gradio_client import Client, handle_file
+
+    url, _ = server
+    big = write_jsonl(tmp_path / "many.jsonl", [
+        {"id": f"bulk-{i}", "title": f"Bulletin {i}", "text": " ".join(
+            f"Regional bulletin {i} reports item {j} about weather, markets and local council decisions."
+            for j in range(12))} for i in range(400)])
+    uploader, asker = Client(url, verbose=False), Client(url, verbose=False)
+    up = uploader.submit([handle_file(str(big))], "", "newest first", api_name="/upload")
+    time.sleep(3)  # the upload is now embedding thousands of chunks
+    t = time.time()
+    answer = asker.predict(message="Where did Yahya Jammeh go into exile?", history=[], as_of="", date_from="",
+                           date_to="", sources=[], k=8, mode="extractive", api_name="/ask")
+    asked_in = time.time() - t
+    assert "Equatorial Guinea" in answer[3]
+    assert not up.done(), f"the upload finished before the question was answered ({asked_in:.1f}s)"
+    log = up.result(timeout=600)[0]
+    assert "added 400" in log

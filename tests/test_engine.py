@@ -1,0 +1,92 @@
+"""End to end with the real MiniLM model and real FAISS: demo corpus and the seed article."""
+import json
+import subprocess
+import sys
+
+import pytest
+
+from conftest import DEMO, ROOT, SEED, needs_shared
+from qa.engine import QA
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def demo_engine(tmp_path_factory, minilm):
+    e = QA(index_dir=tmp_path_factory.mktemp("demo") / "idx", embedder=minilm)
+    r = e.ingest([DEMO])
+    assert len(r.added) >= 12 and not r.failed
+    return e
+
+
+def _assert_citations_exact(engine, answer):
+    assert answer.citations
+    for c in answer.citations:
+        assert engine.article_text(c.doc_id)[c.start:c.end] == c.quote
+        assert f"[{c.n}]" in answer.text
+        assert c.support is not None and c.support > 0
+
+
+def test_demo_question_is_answered_with_exact_citations(demo_engine):
+    a = demo_engine.ask("Who led the Syrian government delegation in Astana?")
+    assert not a.abstained
+    assert "Bashar al-Jaafari" in a.text
+    _assert_citations_exact(demo_engine, a)
+    assert set(a.timings) >= {"embed", "retrieve", "answer", "verify", "total"}
+
+
+def test_off_topic_question_abstains_with_related_passages(demo_engine):
+    a = demo_engine.ask("What is the capital of France?")
+    assert a.abstained and not a.citations
+    assert "don't say" in a.text
+    assert a.related
+
+
+def test_as_of_changes_the_answer(demo_engine):
+    early = demo_engine.ask("When is the next round of Syria talks in Astana?", as_of="2017-01-18")
+    later = demo_engine.ask("When is the next round of Syria talks in Astana?", as_of="2017-02-12")
+    assert "January 23" in early.text and "February 15" not in early.text
+    assert "February 15" in later.text
+
+
+def test_source_filter(demo_engine):
+    a = demo_engine.ask("Who will mediate the Astana talks?", sources=["nowhere.example"])
+    assert a.abstained and not a.passages
+
+
+@needs_shared("seed")
+def test_seed_astana_mediators(tmp_path, minilm):
+    e = QA(index_dir=tmp_path / "idx", embedder=minilm)
+    e.ingest([SEED])
+    a = e.ask("Who will mediate the Astana talks?")
+    assert not a.abstained
+    cited = [c for c in a.citations if all(x in c.quote for x in ("Russia", "Turkey", "Iran"))]
+    assert cited, a.text
+    _assert_citations_exact(e, a)
+    off = e.ask("What is the capital of France?")
+    assert off.abstained
+
+
+def test_cli_ingest_ask_json_stats_delete(tmp_path):
+    idx = str(tmp_path / "cli_idx")
+    run = lambda *args: subprocess.run([sys.executable, "-m", "qa.cli", "--index", idx, *args],  # noqa: E731
+                                       capture_output=True, text=True, cwd=ROOT, timeout=300)
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"text": "ok"}\n{nope\n')
+    r = run("ingest", "--quiet", str(DEMO), str(bad))
+    assert r.returncode == 0, r.stderr
+    assert "added 18" in r.stdout and "failed 1" in r.stdout and "bad.jsonl:2" in r.stdout
+    r = run("ask", "How many Russian diplomats did Obama expel?", "--json", "--k", "5", "--as-of", "2017-01-20")
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert set(out) >= {"answer", "abstained", "citations", "passages", "timings_ms"}
+    assert "35" in out["answer"] and not out["abstained"]
+    c = out["citations"][0]
+    assert set(c) >= {"n", "doc_id", "title", "url", "published", "quote", "start", "end"}
+    assert len(out["passages"]) <= 5
+    r = run("stats", "--json")
+    assert json.loads(r.stdout)["articles"] == 18
+    r = run("delete", "demo-doomsday-clock-2017")
+    assert r.returncode == 0 and "deleted 1" in r.stdout
+    r = run("ask", "x", "--as-of", "yesterday")
+    assert r.returncode == 2 and "as_of must be a date" in r.stderr

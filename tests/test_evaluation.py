@@ -1,0 +1,128 @@
+import json
+import subprocess
+import sys
+
+import pytest
+
+from conftest import DEMO, ROOT, SHARED, needs_shared
+from qa.errors import InputError
+from qa.evaluation import (cited_sentences, contains_answer, faithfulness, load_questions, regressions, run)
+from qa.support import SupportScorer
+from qa.types import Answer, Chunk, Citation, Passage
+
+DEMO_SET = ROOT / "eval" / "sets" / "demo.jsonl"
+DEMO_BASELINE = ROOT / "eval" / "baselines" / "demo.json"
+
+
+def test_malformed_question_line_is_rejected_with_its_number(tmp_path):
+    f = tmp_path / "q.jsonl"
+    f.write_text('{"question": "ok?", "answers": ["a"]}\n{"question": 5}\n')
+    with pytest.raises(InputError) as e:
+        load_questions(f)
+    assert e.value.line == 2
+    f.write_text('{"question": "ok?"}\n{broken\n')
+    with pytest.raises(InputError, match="malformed JSON") as e:
+        load_questions(f)
+    assert e.value.line == 2
+
+
+def test_demo_set_is_well_formed_and_varied():
+    qs = load_questions(DEMO_SET)
+    kinds = {json.loads(line)["kind"] for line in DEMO_SET.read_text().splitlines()}
+    assert len(qs) >= 40
+    assert {"factual", "numeric", "date", "who said", "multi-article", "unanswerable", "date matters"} <= kinds
+    assert sum(not q.answerable for q in qs) >= 5
+
+
+def test_answer_matching_is_normalised_and_whole_word():
+    assert contains_answer("They met in São Paulo, Brazil.", ["sao paulo"])
+    assert contains_answer("The U.S. embassy", ["US"]) is False  # "u s" is not "us"
+    assert not contains_answer("Iranian officials", ["Iran"])
+    assert contains_answer("Talks with the Iran team", ["Iran"])
+
+
+def test_cited_sentences_parse_markers():
+    assert cited_sentences("One fact. [1] Two facts. [2][3] Loose end.") == [
+        ("One fact.", [1]), ("Two facts.", [2, 3]), ("Loose end.", [])]
+
+
+def _answer(text, quote):
+    chunk = Chunk(id=1, doc_id="d", start=0, end=len(quote), text=quote, n_tokens=10)
+    p = Passage(chunk=chunk, title="t", source="s", url="", published="", score=1.0, rank=1)
+    c = Citation(n=1, doc_id="d", title="t", url="", published="", source="s", quote=quote, start=0,
+                 end=len(quote), passage_rank=1)
+    return Answer(question="q", text=text, citations=[c], abstained=False, passages=[p])
+
+
+def test_faithfulness_counts_a_miscited_sentence():
+    quote = "The talks will be mediated by Russia, Turkey and Iran."
+    good = faithfulness(_answer(f"{quote} [1]", quote), SupportScorer())
+    bad = faithfulness(_answer("The talks will be mediated by France. [1] Uncited claim.", quote), SupportScorer())
+    assert good == {"sentences": 1, "supported": 1, "citations": 1, "citations_ok": 1, "with_supporting_citation": 1}
+    assert bad["sentences"] == 2 and bad["supported"] == 0 and bad["citations_ok"] == 0
+
+
+@pytest.fixture(scope="module")
+def demo_eval_engine(tmp_path_factory, minilm):
+    from qa.engine import QA
+
+    e = QA(index_dir=tmp_path_factory.mktemp("ev") / "idx", embedder=minilm)
+    e.ingest([DEMO])
+    return e
+
+
+@pytest.mark.slow
+def test_demo_set_meets_its_baseline(demo_eval_engine):
+    metrics, rows = run(demo_eval_engine, load_questions(DEMO_SET))
+    baseline = json.loads(DEMO_BASELINE.read_text())
+    assert regressions(metrics, baseline, 0.01) == []
+    assert len(rows) == metrics["n_questions"]
+
+
+@pytest.mark.slow
+def test_regression_gate_fails_when_retrieval_is_weakened(demo_eval_engine, monkeypatch):
+    retriever = demo_eval_engine.retriever
+    real = retriever.search
+    monkeypatch.setattr(retriever, "search", lambda *a, **kw: real(*a, **kw)[2:])  # drop the two best passages
+    metrics, _ = run(demo_eval_engine, load_questions(DEMO_SET))
+    worse = regressions(metrics, json.loads(DEMO_BASELINE.read_text()), 0.01)
+    assert any(w.startswith("retrieval.hit@1") for w in worse), worse
+    assert any(w.startswith("answer.accuracy") for w in worse), worse
+
+
+@pytest.mark.slow
+def test_cli_eval_writes_report_and_gates(tmp_path):
+    strict = tmp_path / "strict.json"
+    base = json.loads(DEMO_BASELINE.read_text())
+    base["retrieval"]["mrr@10"] = 1.5  # impossible to reach: must be reported as a regression
+    strict.write_text(json.dumps(base))
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "qa.cli", "eval", str(DEMO_SET), "--corpus", str(DEMO), "--out", str(out),
+           "--limit", "12", "--quiet", "--compare", "dense,lexical", "--baseline", str(strict)]
+    r = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=600,
+                       env={**__import__("os").environ, "QA_EVAL_CACHE": str(tmp_path / "cache")})
+    assert r.returncode == 1, r.stderr
+    assert "retrieval.mrr@10" in r.stderr
+    m = json.loads((out / "metrics.json").read_text())
+    assert set(m["compare"]) == {"dense", "lexical"}
+    assert len((out / "results.jsonl").read_text().splitlines()) == 12
+    page = (out / "report.html").read_text()
+    assert page.count("data:image/png;base64,") == 3
+
+
+@needs_shared("chunking-eval")
+@pytest.mark.slow
+def test_span_recall_on_chunking_eval(tmp_path, minilm):
+    from qa.engine import QA
+    from qa.evaluation import load_chunking_corpora, span_recall
+
+    e = QA(index_dir=tmp_path / "idx", embedder=minilm)
+    arts = [a for a in load_chunking_corpora(SHARED / "chunking-eval" / "corpora") if a.source == "state_of_the_union"]
+    e.ingest(articles=arts)
+    qfile = tmp_path / "q.jsonl"
+    lines = [line for line in (SHARED / "chunking-eval" / "questions.jsonl").read_text().splitlines()
+             if '"state_of_the_union"' in line][:30]
+    qfile.write_text("\n".join(lines) + "\n")
+    r = span_recall(e, qfile, SHARED / "chunking-eval" / "corpora", k=5)
+    assert r["n_questions"] == 30
+    assert r["char_recall"] > 0.5

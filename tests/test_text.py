@@ -1,0 +1,24 @@
+from qa.text import content_terms, normalize_text, sentence_spans
+
+
+def test_normalize_collapses_spaces_controls_and_blank_lines():
+    raw = "Hello\u00a0 world\x07!\r\n\r\n\r\n\r\nNext   line\ufb01ne "
+    assert normalize_text(raw) == "Hello world!\n\nNext linefine"
+
+
+def test_sentence_spans_are_exact_and_respect_abbreviations():
+    text = "Mr. J. Smith met U.S. officials on Jan. 5. He left early. \"Why?\" she asked.\nNew line here"
+    spans = sentence_spans(text)
+    got = [text[s:e] for s, e in spans]
+    assert got == ["Mr. J. Smith met U.S. officials on Jan. 5.", "He left early.", "\"Why?\" she asked.",
+                   "New line here"]
+
+
+def test_sentence_spans_within_a_window_use_article_offsets():
+    text = "First one. Second one. Third one."
+    spans = sentence_spans(text, 11, len(text))
+    assert [text[s:e] for s, e in spans] == ["Second one.", "Third one."]
+
+
+def test_content_terms_stem_and_drop_stopwords():
+    assert content_terms("The talks were mediated by the mediators") == ["talk", "mediat", "mediat"]
