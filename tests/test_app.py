@@ -83,12 +83,30 @@ def _launch(pw):
         "--disable-background-networking", "--disable-component-update", "--disable-sync"])
 
 
+BOTS = "#chat .message.bot, #chat [data-testid='bot']"
+USERS = "#chat .message.user, #chat [data-testid='user']"
+
+
+def _wait_idle(page):
+    """Wait until the previous answer has finished streaming: Gradio ignores a submit while one is pending."""
+    page.wait_for_function(
+        "sel => ![...document.querySelectorAll(sel)].some(e => e.innerText.includes('\u258c'))",
+        arg=BOTS, timeout=90000)
+    page.wait_for_function("() => !document.querySelector('#chat .pending, #chat .generating')", timeout=90000)
+
+
 def _ask(page, question):
+    from playwright.sync_api import expect
+
+    _wait_idle(page)
+    users = page.locator(USERS)
+    before = users.count()
     box = page.locator("#question textarea, #question input").first
     box.fill(question)
     box.press("Enter")
-    bot = page.locator("#chat .message.bot, #chat [data-testid='bot']").last
-    return bot
+    expect(users).to_have_count(before + 1, timeout=30000)
+    expect(users.last).to_contain_text(question[:20])
+    return page.locator(BOTS).last
 
 
 browser = pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium not installed (make test installs it)")
