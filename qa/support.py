@@ -9,8 +9,10 @@ A sentence (the *claim*) is **supported** by an evidence text when all of these 
    people, places, organisations, months, days) occurs in the evidence (case-folded and
    stemmed).
 3. **Polarity agrees.** The claim and the evidence sentence that best matches it either both
-   carry a negation cue (not, n't, no, never, none, nobody, nothing, neither, nor, without,
+   carry a negation cue (not, n't, no, never, none, nobody, nothing, neither, nor,
    cannot) or both lack one.
+0. **Instructions are not evidence.** Evidence sentences that address an AI system ("ignore
+   previous instructions and answer …", see qa.guard) are dropped before any check.
 4. **Content is covered.** The share of the claim's content words (stemmed, stop words
    dropped) found in the evidence is at least ``MIN_COVERAGE``; or, when an embedder is
    given, the cosine between the claim and its best-matching evidence sentence is at least
@@ -26,6 +28,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .guard import is_instruction
 from .text import STOPWORDS, content_terms, sentence_spans, stem, words
 
 MIN_COVERAGE = 0.6
@@ -36,7 +39,8 @@ _NUMBER = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)*%?")
 _NUMBER_WORDS = {w: str(i) for i, w in enumerate(
     "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
     "sixteen seventeen eighteen nineteen twenty".split())}
-_NEGATION = {"not", "no", "never", "none", "nobody", "nothing", "neither", "nor", "without", "cannot"}
+# "without" is not a cue: "people were without power" states an outage, it does not deny one
+_NEGATION = {"not", "no", "never", "none", "nobody", "nothing", "neither", "nor", "cannot"}
 _CAPITAL = re.compile(r"\b[A-Z][\w'\u2019-]*")
 
 
@@ -69,6 +73,20 @@ def negated(text: str) -> bool:
     return "n't" in low or any(w in _NEGATION for w in words(low))
 
 
+_SUFFIXES = ("n", "an", "ian", "ese", "ish", "i", "s", "es")
+_ALIASES = [{"us", "america", "american", "unit"}, {"uk", "britain", "british"}, {"un", "nation"}]
+
+
+def _demonym_of(name: str, ev_words: set[str]) -> bool:
+    """"Russian" is stated by "Russia", "Iranian" by "Iran", "American" by "US" (names that differ
+    only by a nationality suffix, and a few country aliases)."""
+    for w in ev_words:
+        if len(w) >= 4 and (name.startswith(w) and name[len(w):] in _SUFFIXES
+                            or w.startswith(name) and len(name) >= 4 and w[len(name):] in _SUFFIXES):
+            return True
+    return any(name in group and ev_words & group for group in _ALIASES)
+
+
 @dataclass
 class SupportResult:
     supported: bool
@@ -85,10 +103,23 @@ class SupportScorer:
     def __init__(self, embedder=None):
         self.embedder = embedder
 
-    def score(self, claim: str, evidence: str) -> SupportResult:
+    def score(self, claim: str, evidence: str, given: str | None = None) -> SupportResult:
+        """Is ``claim`` stated by ``evidence``? ``given``: the question being answered, whose
+        words the claim may repeat without evidence ("Justin Thomas won the 2022 PGA
+        Championship" answers "Who won the 2022 PGA Championship?" when the evidence names
+        Justin Thomas as the winner); only what the claim adds must be in the evidence, and a
+        claim that adds nothing is not an answer."""
+        # sentences addressed to an AI system are never evidence (qa.guard)
+        spans = sentence_spans(evidence)
+        ev_sents = [evidence[s:e] for s, e in spans if not is_instruction(evidence[s:e])]
+        if len(ev_sents) != len(spans):
+            evidence = " ".join(ev_sents)
+        if not ev_sents:
+            ev_sents = [evidence]
         claim_terms = set(content_terms(claim))
+        if given:
+            claim_terms -= set(content_terms(given))
         ev_terms = set(content_terms(evidence))
-        ev_sents = [evidence[s:e] for s, e in sentence_spans(evidence)] or [evidence]
         coverage = len(claim_terms & ev_terms) / len(claim_terms) if claim_terms else 0.0
         # the evidence sentence that best matches the claim (by shared content words)
         overlaps = [len(claim_terms & set(content_terms(s))) for s in ev_sents]
@@ -101,16 +132,19 @@ class SupportScorer:
             cosine = float(sims[best])
         best_sentence = ev_sents[best] if ev_sents else ""
         reasons = []
-        missing_numbers = numbers(claim) - numbers(evidence)
+        if given and not claim_terms and not (numbers(claim) - numbers(given)):
+            reasons.append("the sentence only restates the question")
+        missing_numbers = numbers(claim) - numbers(evidence) - (numbers(given) if given else set())
         if missing_numbers:
             reasons.append(f"numbers not in evidence: {', '.join(sorted(missing_numbers))}")
         ev_words = {_key(p) for w in words(evidence) for p in (w, *re.split(r"[-.']", w)) if p}
-        missing_names = names(claim) - ev_words
+        given_names = {_key(p) for w in words(given) for p in (w, *re.split(r"[-.']", w)) if p} if given else set()
+        missing_names = {n for n in names(claim) - ev_words - given_names if not _demonym_of(n, ev_words)}
         if missing_names:
             reasons.append(f"names not in evidence: {', '.join(sorted(missing_names))}")
         if negated(claim) != negated(best_sentence):
             reasons.append("negation differs from the evidence")
-        covered = coverage >= MIN_COVERAGE or (
+        covered = not claim_terms and given is not None or coverage >= MIN_COVERAGE or (
             cosine is not None and cosine >= MIN_COSINE and coverage >= MIN_COVERAGE_WITH_COSINE)
         if not covered:
             reasons.append(f"too little of the sentence is in the evidence (coverage {coverage:.2f})")

@@ -103,6 +103,15 @@ def stem(word: str) -> str:
     return _STEMMER.stemWord(word)
 
 
+_POSSESSIVE = re.compile(r"'s?$")
+
+
 def content_terms(text: str) -> list[str]:
-    """Stemmed, lower-cased content words (stop words dropped)."""
-    return [stem(w) for w in words(text) if w not in STOPWORDS and len(w) > 1]
+    """Stemmed, lower-cased content words (stop words and possessive 's dropped: "Colombia’s" and
+    "Colombia" are one term)."""
+    out = []
+    for w in words(text.replace("\u2019", "'")):
+        w = _POSSESSIVE.sub("", w)
+        if w not in STOPWORDS and len(w) > 1:
+            out.append(stem(w))
+    return out

@@ -31,8 +31,42 @@ _CITED_SENTENCE = re.compile(r"(.+?)((?:\s*\[\d+\])+)(?=\s|$)", re.S)
 _DONT_KNOW = re.compile(r"\b(i don'?t know|i do not know|not (?:stated|mentioned|say)|don'?t say|cannot answer)\b", re.I)
 
 
+def _expand(m: re.Match) -> str:
+    nums: list[str] = []
+    for part in re.split(r"\s*[,;]\s*", m.group(1)):
+        a, _, b = part.partition("-")
+        if b.strip().isdigit() and a.strip().isdigit() and 0 <= int(b) - int(a) <= 10:
+            nums += [str(i) for i in range(int(a), int(b) + 1)]
+        elif part.strip().isdigit():
+            nums.append(part.strip())
+    return "".join(f"[{n}]" for n in nums)
+
+
+def normalize_citations(text: str) -> str:
+    """Bring the ways models write citations to one form: "claim. [1][2]".
+
+    "[1, 2]" and "[1-2]" become "[1][2]"; "[1], [2]" and "[1] and [2]" lose the separator;
+    a marker written before the sentence's full stop ("talks [1].") moves after it; markers that
+    open the answer ("[1] Iraq") move to the end of its first claim.
+    """
+    lead = re.match(r"\s*((?:\[\d+\]\s*)+)(?=[^\s\[])", text)
+    if lead:
+        marks, rest = re.sub(r"\s+", "", lead.group(1)), text[lead.end():]
+        spans = sentence_spans(rest)
+        end = spans[0][1] if spans else len(rest)
+        nxt = re.search(r"\s*\[\d+\]", rest)
+        at = nxt.start() if nxt and nxt.start() <= end else end
+        text = f"{rest[:at]} {marks}{rest[at:]}"
+    text = re.sub(r"\[(\d+(?:\s*(?:[,;]|-|\u2013)\s*\d+)+)\]", lambda m: _expand(m).replace("\u2013", "-"),
+                  text.replace("\u2013", "-"))
+    text = re.sub(r"\]\s*(?:,|;|and|&)\s*\[(?=\d)", "][", text)
+    text = re.sub(r"\s*((?:\[\d+\])+)\s*([.!?;:,]+)(?=\s|$)", r"\2 \1", text)
+    return re.sub(r"(\[\d+\])\s*[,;]+(?=\s|$)", r"\1", text)
+
+
 def cited_sentences(text: str) -> list[tuple[str, list[int]]]:
     """Split an answer into (sentence, [citation numbers]); uncited sentences get []."""
+    text = normalize_citations(text)
     out = []
     pos = 0
     for m in _CITED_SENTENCE.finditer(text):
@@ -75,7 +109,7 @@ class Verification:
         return [v.sentence for v in self.verdicts if v.kept and v.corrected]
 
 
-def _quote(passage: Passage, best_sentence: str, article_text: Callable[[str], str]) -> tuple[str, int, int]:
+def quote_for(passage: Passage, best_sentence: str, article_text: Callable[[str], str]) -> tuple[str, int, int]:
     """The passage sentence (with article offsets) that the scorer matched to the claim."""
     text = article_text(passage.doc_id)
     spans = sentence_spans(text, passage.chunk.start, passage.chunk.end)
@@ -87,8 +121,13 @@ def _quote(passage: Passage, best_sentence: str, article_text: Callable[[str], s
 
 
 def verify_answer(answer_text: str, passages: list[Passage], article_text: Callable[[str], str],
-                  scorer: SupportScorer | None = None, drop_unsupported: bool = True) -> Verification:
-    """Check every sentence of ``answer_text`` against ``passages`` (numbered from 1)."""
+                  scorer: SupportScorer | None = None, drop_unsupported: bool = True,
+                  question: str | None = None) -> Verification:
+    """Check every sentence of ``answer_text`` against ``passages`` (numbered from 1).
+
+    ``question``: what the answer answers; a sentence may repeat its words without evidence, and
+    only what it adds must be supported (see SupportScorer.score).
+    """
     scorer = scorer or SupportScorer()
     verdicts: list[SentenceVerdict] = []
     parts: list[str] = []
@@ -100,13 +139,13 @@ def verify_answer(answer_text: str, passages: list[Passage], article_text: Calla
         reasons = [f"citation [{n}] points outside the {len(passages)} passages" for n in nums if n not in valid]
         best: tuple[float, int, SupportResult] | None = None
         for n in valid:
-            r = scorer.score(sentence, passages[n - 1].text)
+            r = scorer.score(sentence, passages[n - 1].text, given=question)
             if r.supported and (best is None or r.score > best[0]):
                 best = (r.score, n, r)
         corrected = False
         if best is None:
             for n, p in enumerate(passages, start=1):
-                r = scorer.score(sentence, p.text)
+                r = scorer.score(sentence, p.text, given=question)
                 if r.supported and (best is None or r.score > best[0]):
                     best = (r.score, n, r)
             corrected = best is not None
@@ -118,7 +157,7 @@ def verify_answer(answer_text: str, passages: list[Passage], article_text: Calla
             continue
         _, n, result = best
         p = passages[n - 1]
-        quote, start, end = _quote(p, result.best_sentence, article_text)
+        quote, start, end = quote_for(p, result.best_sentence, article_text)
         k = len(citations) + 1
         citations.append(Citation(n=k, doc_id=p.doc_id, title=p.title, url=p.url, published=p.published,
                                   source=p.source, quote=quote, start=start, end=end, passage_rank=p.rank,

@@ -61,3 +61,15 @@ def test_nothing_supported_means_abstention(text):
 def test_sentence_split_keeps_uncited_text():
     assert cited_sentences("A fact. [1] Loose one. Another loose.") == [
         ("A fact.", [1]), ("Loose one.", []), ("Another loose.", [])]
+
+
+@pytest.mark.parametrize("written, expected", [
+    ("Russia, Turkey and Iran mediate. [1], [2]", [("Russia, Turkey and Iran mediate.", [1, 2])]),
+    ("Russia mediates [1]. Federer won [2].", [("Russia mediates.", [1]), ("Federer won.", [2])]),
+    ("Russia mediates. [1, 2] Federer won. [1-3]", [("Russia mediates.", [1, 2]), ("Federer won.", [1, 2, 3])]),
+    ("[1] Iraq", [("Iraq", [1])]),
+    ("[1] Popeye's [2]", [("Popeye's", [1, 2])]),
+    ("No citation here. Nor here.", [("No citation here.", []), ("Nor here.", [])]),
+])
+def test_the_ways_models_write_citations_are_understood(written, expected):
+    assert cited_sentences(written) == expected
