@@ -15,6 +15,8 @@ EXAMPLES = """examples:
   qa ingest ~/news/ ./more.jsonl
   qa ask "Who will mediate the Astana talks?"
   qa ask "Who will mediate the Astana talks?" --json --as-of 2017-01-20 --k 8
+  qa ask --mode local "Who will mediate the Astana talks?"
+  qa verify "Russia, Turkey and Iran will mediate. [1]" --question "Who will mediate the Astana talks?"
   qa stats
   qa delete DOC_ID [DOC_ID ...]
   qa serve --port 7860
@@ -63,15 +65,60 @@ def _print_answer(answer) -> None:
             print(f"  - {p.title or p.doc_id} ({p.published or 'undated'}): {snippet}")
 
 
+def _print_verification(answer) -> None:
+    if answer.draft is None:
+        return
+    kept = [v for v in answer.verification if v["kept"]]
+    fixed = [v for v in kept if v["corrected"]]
+    gone = [v for v in answer.verification if not v["kept"]]
+    print(f"\nVerification: {len(kept)} sentence(s) supported, {len(fixed)} citation(s) corrected, "
+          f"{len(gone)} unsupported sentence(s) removed")
+    for v in fixed:
+        print(f"  corrected: \"{v['sentence']}\" -> passage {v['passage']}")
+    for v in gone:
+        print(f"  removed:   \"{v['sentence']}\" ({'; '.join(v['reasons'])})")
+
+
 def cmd_ask(args) -> int:
     engine = _engine(args)
+    streaming = args.mode != "extractive" and not args.json
+
+    def on_token(delta: str) -> None:  # the unverified draft, as the model writes it (stderr)
+        sys.stderr.write(delta)
+        sys.stderr.flush()
+
+    if streaming:
+        sys.stderr.write(f"[{args.mode}] draft, not yet verified: ")
+        sys.stderr.flush()
     answer = engine.ask(args.question, k=args.k, as_of=args.as_of, sources=args.source or None,
-                        date_from=args.date_from, date_to=args.date_to, retrieval=args.retrieval)
+                        date_from=args.date_from, date_to=args.date_to, retrieval=args.retrieval,
+                        mode=args.mode, verify=False if args.no_verify else None,
+                        gate=False if args.no_gate else None, drop_unsupported=False if args.show_unsupported else None,
+                        on_token=on_token if streaming else None)
+    if streaming:
+        sys.stderr.write("\n\n" if answer.draft is not None else
+                         "(not generated: no passage comes close to answering)\n\n")
+        sys.stderr.flush()
+    sys.stdout.flush()
     if args.json:
         print(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))
     else:
         _print_answer(answer)
+        _print_verification(answer)
     return 0
+
+
+def cmd_verify(args) -> int:
+    engine = _engine(args)
+    text = sys.stdin.read() if args.answer == "-" else args.answer
+    answer = engine.verify_text(text, args.question, k=args.k, as_of=args.as_of,
+                                drop_unsupported=not args.show_unsupported)
+    if args.json:
+        print(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        _print_answer(answer)
+        _print_verification(answer)
+    return 0 if not answer.abstained else 3
 
 
 def cmd_stats(args) -> int:
@@ -107,6 +154,28 @@ def cmd_serve(args) -> int:
     return 0
 
 
+def cmd_llm_server(args) -> int:
+    """An OpenAI-compatible endpoint over the packaged local model (llama-cpp-python's server)."""
+    from .llm import LLMError, local_model_path, no_extra_buffers
+
+    try:
+        import uvicorn
+        from llama_cpp.server.app import create_app
+        from llama_cpp.server.settings import ModelSettings, ServerSettings
+    except ImportError:
+        raise LLMError("qa llm-server needs llama-cpp-python[server]: pip install -e '.[llm]'") from None
+    no_extra_buffers()
+    path = local_model_path()
+    app = create_app(server_settings=ServerSettings(host=args.host, port=args.port),
+                     model_settings=[ModelSettings(model=str(path), model_alias=args.model_name, n_ctx=4096,
+                                                   n_threads=os.cpu_count() or 2, verbose=False)])
+    print(f"OpenAI-compatible endpoint on http://{args.host}:{args.port}/v1, model {args.model_name!r}:\n"
+          f"  QA_OPENAI_BASE_URL=http://{args.host}:{args.port}/v1 QA_OPENAI_MODEL={args.model_name} "
+          "qa ask --mode openai \"…\"", flush=True)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    return 0
+
+
 def cmd_eval(args) -> int:
     from . import evaluation as ev
 
@@ -137,8 +206,26 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--from", dest="date_from", help="only articles published on or after this date")
     s.add_argument("--to", dest="date_to", help="only articles published on or before this date")
     s.add_argument("--retrieval", choices=["hybrid", "dense", "lexical"], default="hybrid")
+    s.add_argument("--mode", choices=["extractive", "local", "openai"], default="extractive",
+                   help="extractive: quote the articles (default); local: the packaged language model "
+                   "(needs the [llm] extra); openai: an OpenAI-compatible endpoint (QA_OPENAI_BASE_URL, QA_OPENAI_MODEL)")
+    s.add_argument("--no-verify", action="store_true", help="generated modes: show the model's draft unverified")
+    s.add_argument("--show-unsupported", action="store_true",
+                   help="generated modes: keep unsupported sentences, marked [unsupported], instead of removing them")
+    s.add_argument("--no-gate", action="store_true",
+                   help="generated modes: generate even when no passage comes close to answering")
     s.add_argument("--json", action="store_true", help="machine-readable output (schema in README)")
     s.set_defaults(func=cmd_ask)
+
+    s = sub.add_parser("verify", help="check any answer's sentences and [n] citations against the passages "
+                       "retrieved for its question (exit 3 when nothing in it is supported)")
+    s.add_argument("answer", help="the answer text with [n] citations, or - to read it from stdin")
+    s.add_argument("--question", required=True, help="the question it answers (passages are retrieved for it)")
+    s.add_argument("--k", type=int, default=5, help="passages numbered [1]..[k] (default 5)")
+    s.add_argument("--as-of", dest="as_of")
+    s.add_argument("--show-unsupported", action="store_true", help="keep unsupported sentences, marked")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_verify)
 
     s = sub.add_parser("stats", help="what the index holds")
     s.add_argument("--list", action="store_true", help="also list the articles")
@@ -155,18 +242,31 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--auth", help="user:password required to open the app")
     s.set_defaults(func=cmd_serve)
 
+    s = sub.add_parser("llm-server", help="serve the packaged local model as an OpenAI-compatible endpoint")
+    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--port", type=int, default=8080)
+    s.add_argument("--model-name", default="qwen2.5-coder-1.5b-instruct")
+    s.set_defaults(func=cmd_llm_server)
+
     s = sub.add_parser("eval", help="run a question set and measure retrieval, answers, abstention, "
                        "faithfulness")
     s.add_argument("questions", help="questions JSONL (see README, Evaluation)")
     s.add_argument("--corpus", required=True, help="corpus JSONL to index (built once, then reused)")
     s.add_argument("--out", help="write metrics.json, results.jsonl and report.html here")
     s.add_argument("--limit", type=int, help="only the first N questions")
+    s.add_argument("--sample", type=int, help="N questions spread over the set, with at least 15%% "
+                   "unanswerable ones when the set has them (deterministic)")
     s.add_argument("--k", type=int, default=10)
     s.add_argument("--ignore-as-of", action="store_true", help="do not pass the questions' as_of dates")
     s.add_argument("--compare", help="also measure plain retrievers: dense,lexical")
     s.add_argument("--baseline", help="metrics.json to compare against; exit 1 on a regression")
     s.add_argument("--tolerance", type=float, default=0.01)
     s.add_argument("--json", action="store_true", help="print metrics.json to stdout")
+    s.add_argument("--mode", choices=["extractive", "local", "openai"], default="extractive",
+                   help="answer mode to evaluate; generated modes also report the unverified drafts")
+    s.add_argument("--no-gate", action="store_true",
+                   help="generated modes: generate for every question (the gate is then applied afterwards "
+                   "in metrics.json's variants)")
     s.add_argument("--quiet", action="store_true", help="no progress bars")
     s.set_defaults(func=cmd_eval)
     return p

@@ -3,6 +3,8 @@
     question ──embed──▶ query vector
              ──retrieve (dense + BM25, filters, as_of)──▶ passages
              ──answer (extractive sentence selection / abstention)──▶ answer with [n]
+             ──[mode local/openai] generate from the numbered passages (gated by the
+               extractive abstention), then qa.verify every generated sentence
              ──verify (support scorer, per cited sentence)──▶ Answer
 
 ``QA`` holds one loaded index generation and reloads it when another process commits a new
@@ -13,20 +15,26 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 from . import conversation
-from .answer import EMPTY_TEXT, ExtractiveAnswerer
+from .answer import ABSTAIN_TEXT, EMPTY_TEXT, ExtractiveAnswerer
 from .config import AnswerConfig, ChunkingConfig, RetrievalConfig, default_index_dir
 from .embeddings import Embedder, default_embedder
 from .errors import QAError
+from .generate import GenerationConfig, GenerativeAnswerer, draft_answer
 from .ingest import IngestReport, Progress, delete, ingest
+from .llm import get_model
 from .retrieval import Filters, Retriever
 from .store import IndexStore
 from .support import SupportScorer
 from .conversation import Turn
 from .types import Answer, Article
+from .verify import Verification, verify_answer
+
+MODES = ("extractive", "local", "openai")
 
 
 def _check_date(name: str, value: str | None) -> str | None:
@@ -48,12 +56,13 @@ class QA:
 
     def __init__(self, index_dir: str | Path | None = None, embedder: Embedder | None = None,
                  retrieval: RetrievalConfig | None = None, answering: AnswerConfig | None = None,
-                 chunking: ChunkingConfig | None = None):
+                 chunking: ChunkingConfig | None = None, generation: GenerationConfig | None = None):
         self.index_dir = Path(index_dir or default_index_dir())
         self.embedder = embedder or default_embedder()
         self.retrieval_config = retrieval or RetrievalConfig()
         self.answer_config = answering or AnswerConfig()
         self.chunking = chunking or ChunkingConfig()
+        self.generation = generation or GenerationConfig()
         self.scorer = SupportScorer()
         self._lock = threading.RLock()
         self._generation: str | None = "unloaded"
@@ -82,7 +91,9 @@ class QA:
     def ask(self, question: str, k: int | None = None, as_of: str | None = None,
             sources: Iterable[str] | None = None, date_from: str | None = None, date_to: str | None = None,
             retrieval: str = "hybrid", search_query: str | None = None,
-            history: list[Turn] | None = None) -> Answer:
+            history: list[Turn] | None = None, mode: str = "extractive", verify: bool | None = None,
+            gate: bool | None = None, drop_unsupported: bool | None = None,
+            on_token: Callable[[str], None] | None = None) -> Answer:
         """Answer ``question`` from the indexed articles, with citations, or abstain.
 
         k: passages to retrieve; as_of: the question's date (ignores later articles, favours
@@ -90,22 +101,51 @@ class QA:
         retrieval: "hybrid" (default), "dense" or "lexical"; search_query: text to retrieve
         with when it differs from the question; history: earlier turns of a conversation, whose
         topic is carried into the search query of a follow-up question (see qa.conversation).
+        mode: "extractive" (default: quote the articles), "local" (the packaged language model)
+        or "openai" (an OpenAI-compatible endpoint); see qa.llm. verify / gate / drop_unsupported
+        override GenerationConfig for generated modes; on_token receives the model's text as it
+        streams.
         """
+        answer = None
+        for event in self.ask_stream(question, k=k, as_of=as_of, sources=sources, date_from=date_from,
+                                     date_to=date_to, retrieval=retrieval, search_query=search_query,
+                                     history=history, mode=mode, verify=verify, gate=gate,
+                                     drop_unsupported=drop_unsupported):
+            if isinstance(event, Answer):
+                answer = event
+            elif on_token is not None:
+                on_token(event)
+        assert answer is not None
+        return answer
+
+    def ask_stream(self, question: str, k: int | None = None, as_of: str | None = None,
+                   sources: Iterable[str] | None = None, date_from: str | None = None, date_to: str | None = None,
+                   retrieval: str = "hybrid", search_query: str | None = None,
+                   history: list[Turn] | None = None, mode: str = "extractive", verify: bool | None = None,
+                   gate: bool | None = None, drop_unsupported: bool | None = None) -> Iterator[str | Answer]:
+        """Like ``ask``, as a generator: the model's text deltas (generated modes), then the Answer."""
         question = (question or "").strip()
         if not question:
             raise QAError("the question is empty; ask something, e.g. qa ask \"Who will mediate the Astana talks?\"")
         if k is not None and k < 1:
             raise QAError(f"k must be at least 1, got {k}")
+        if mode not in MODES:
+            raise QAError(f"unknown answer mode {mode!r}; use one of: {', '.join(MODES)}")
         filters = Filters(sources=list(sources) if sources else None, date_from=_check_date("date_from", date_from),
                           date_to=_check_date("date_to", date_to), as_of=_check_date("as_of", as_of))
+        overrides = {"verify": verify, "gate": gate, "drop_unsupported": drop_unsupported}
+        gen_cfg = replace(self.generation, **{k_: v for k_, v in overrides.items() if v is not None})
+        model = get_model(mode) if mode != "extractive" else None  # fail fast when it is not set up
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
         self._refresh()
         store, retriever = self.store, self.retriever
         query = (search_query or conversation.search_query(question, history or [])).strip()
         if not len(store):
-            return Answer(question=question, text=EMPTY_TEXT, citations=[], abstained=True, passages=[],
-                          search_query=query, timings={"total": (time.perf_counter() - t0) * 1000})
+            yield Answer(question=question, text=EMPTY_TEXT, citations=[], abstained=True, passages=[],
+                         search_query=query, mode=mode, timings={"total": (time.perf_counter() - t0) * 1000})
+            return
+        # 1. retrieve
         t = time.perf_counter()
         qvec = self.embedder.encode([query])[0]
         timings["embed"] = (time.perf_counter() - t) * 1000
@@ -113,18 +153,66 @@ class QA:
         passages = retriever.search(query, k=k or self.retrieval_config.k, filters=filters, mode=retrieval,
                                     query_vec=qvec)
         timings["retrieve"] = (time.perf_counter() - t) * 1000
+        # 2. extract: the answer in extractive mode, and the retrieval gate of generated modes
         t = time.perf_counter()
         answerer = ExtractiveAnswerer(self.embedder, lambda d: store.articles[d].text, self.answer_config,
                                       term_weight=retriever.idf)
         answer = answerer.answer(query, qvec, passages)  # a follow-up is scored with its context
         answer.question = question
         timings["answer"] = (time.perf_counter() - t) * 1000
-        t = time.perf_counter()
-        self.verify(answer)
-        timings["verify"] = (time.perf_counter() - t) * 1000
+        # 3. generate and verify (language-model modes)
+        gate_open = not answer.abstained
+        if model is not None and (gate_open or not gen_cfg.gate):
+            generator = GenerativeAnswerer(model, lambda d: store.articles[d].text, self.scorer, gen_cfg)
+            t = time.perf_counter()
+            for event in generator.stream(question, passages, history):
+                if isinstance(event, str):
+                    yield event
+                else:
+                    generated = event
+            timings["first_token"] = (t - t0) * 1000 + generated.timings["first_token"]
+            timings.update({k_: v for k_, v in generated.timings.items() if k_ != "first_token"})
+            confidence = answer.confidence
+            answer = generated.final
+            answer.confidence = confidence
+            answer.draft = generated.draft
+            if generated.verification is not None:
+                answer.verification = _verdicts(generated.verification)
+            if answer.abstained and gen_cfg.drop_unsupported:
+                answer.text = ABSTAIN_TEXT
+        else:
+            t = time.perf_counter()
+            self.verify(answer)
+            timings["verify"] = (time.perf_counter() - t) * 1000
+        if model is not None:
+            answer.retrieval_gate = gate_open
+        answer.mode = mode
         timings["total"] = (time.perf_counter() - t0) * 1000
+        timings.setdefault("first_token", timings["total"])  # an extractive answer appears all at once
         answer.timings = timings
         answer.search_query = query
+        yield answer
+
+    def verify_text(self, answer_text: str, question: str, k: int = 5, as_of: str | None = None,
+                    drop_unsupported: bool = True) -> Answer:
+        """Check any answer (an external system's, or typed by a user) with qa.verify.
+
+        Passages are retrieved for ``question`` and numbered [1]..[k] as in a generated answer's
+        prompt; the returned Answer keeps the text as given in ``draft`` and the per-sentence
+        verdicts in ``verification``.
+        """
+        if not (answer_text or "").strip():
+            raise QAError("the answer to verify is empty")
+        self._refresh()
+        store = self.store
+        passages = self.retriever.search(question, k=k, filters=Filters(as_of=_check_date("as_of", as_of)))
+        text_of = lambda d: store.articles[d].text  # noqa: E731
+        v = verify_answer(answer_text, passages, text_of, self.scorer, drop_unsupported=drop_unsupported,
+                          question=question)
+        answer = Answer(question=question, text=v.text if not (v.abstained and drop_unsupported) else ABSTAIN_TEXT,
+                        citations=v.citations, abstained=v.abstained, passages=passages, mode="verified")
+        answer.draft = draft_answer(question, answer_text, passages, text_of, self.scorer)
+        answer.verification = _verdicts(v)
         return answer
 
     def verify(self, answer: Answer) -> None:
@@ -173,6 +261,11 @@ class QA:
             "published_range": [dates[0], dates[-1]] if dates else None,
             "sources": dict(sorted(sources.items(), key=lambda kv: -kv[1])),
         }
+
+
+def _verdicts(v: Verification) -> list[dict]:
+    return [{"sentence": x.sentence, "cited": x.cited, "kept": x.kept, "passage": x.passage_rank,
+             "corrected": x.corrected, "reasons": x.reasons} for x in v.verdicts]
 
 
 _ENGINES: dict[str, QA] = {}

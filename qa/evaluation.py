@@ -81,6 +81,21 @@ def load_questions(path: str | Path) -> list[Question]:
     return out
 
 
+def sample_questions(questions: list[Question], n: int, min_unanswerable: float = 0.15) -> list[Question]:
+    """``n`` questions spread evenly over the set, unanswerable ones over-sampled to at least
+    ``min_unanswerable`` of them (all of them when there are fewer); deterministic, in file order."""
+    unans = [q for q in questions if not q.answerable]
+    ans = [q for q in questions if q.answerable]
+    n_un = min(len(unans), max(round(n * min_unanswerable), round(n * len(unans) / max(1, len(questions)))))
+    n_an = min(len(ans), n - n_un)
+
+    def spread(items: list[Question], m: int) -> list[Question]:
+        return [items[int(i * len(items) / m)] for i in range(m)] if m else []
+
+    chosen = {id(q) for q in spread(unans, n_un) + spread(ans, n_an)}
+    return [q for q in questions if id(q) in chosen]
+
+
 # ---- answer matching ---------------------------------------------------------------------
 def normalize_answer(s: str) -> str:
     """Lower case, accents and punctuation removed, articles dropped, single spaces."""
@@ -108,7 +123,7 @@ def faithfulness(answer: Answer, scorer: SupportScorer) -> dict:
     sents = cited_sentences(answer.text) if not answer.abstained else []
     n_sup = n_cit = n_cit_ok = n_recall = 0
     for sent, nums in sents:
-        oks = [scorer.score(sent, by_n[n]).supported if n in by_n else False for n in nums]
+        oks = [scorer.score(sent, by_n[n], given=answer.question).supported if n in by_n else False for n in nums]
         n_cit += len(oks)
         n_cit_ok += sum(oks)
         if any(oks):
@@ -146,32 +161,69 @@ def retrieval_metrics(ranks: list[int | None]) -> dict:
     }
 
 
+def score_answer(q: Question, a: Answer, scorer: SupportScorer) -> dict:
+    """The per-question outcomes of one answer (final or draft)."""
+    correct = (not a.abstained) and contains_answer(a.text, q.answers) if q.answerable else None
+    grounded = (correct and any(contains_answer(c.quote, q.answers) for c in a.citations)) if q.answerable else None
+    return {"answer": a.text, "abstained": a.abstained, "citations": [c.to_dict() for c in a.citations],
+            "correct": correct, "grounded": grounded, "faithfulness": faithfulness(a, scorer)}
+
+
 def run(engine, questions: list[Question], k: int = 10, ignore_as_of: bool = False,
-        progress: Callable[[int, int], None] | None = None) -> tuple[dict, list[dict]]:
+        progress: Callable[[int, int], None] | None = None, mode: str = "extractive",
+        gate: bool | None = None) -> tuple[dict, list[dict]]:
     """Ask every question through ``engine.ask`` and compute metrics.json and per-question rows."""
     scorer = SupportScorer()
     rows = []
     for i, q in enumerate(questions):
         t = time.perf_counter()
-        a = engine.ask(q.question, k=max(k, 10), as_of=None if ignore_as_of else q.as_of)
+        a = engine.ask(q.question, k=max(k, 10), as_of=None if ignore_as_of else q.as_of, mode=mode, gate=gate)
         latency = (time.perf_counter() - t) * 1000
         doc_ids = [p.doc_id for p in a.passages]
         rank = _rank_of_gold(doc_ids, set(q.evidence_ids)) if q.answerable else None
-        correct = (not a.abstained) and contains_answer(a.text, q.answers) if q.answerable else None
-        grounded = (correct and any(contains_answer(c.quote, q.answers) for c in a.citations)) if q.answerable else None
-        faith = faithfulness(a, scorer)
-        rows.append({
-            "id": q.id, "question": q.question, "as_of": q.as_of, "answerable": q.answerable,
-            "gold": q.answers, "gold_doc_ids": q.evidence_ids, "answer": a.text, "abstained": a.abstained,
-            "confidence": round(a.confidence, 4), "citations": [c.to_dict() for c in a.citations],
-            "retrieved": [{"doc_id": p.doc_id, "score": round(p.score, 5), "dense": p.dense,
-                           "text": p.text[:300]} for p in a.passages[:10]],
-            "gold_rank": rank, "correct": correct, "grounded": grounded, "faithfulness": faith,
-            "latency_ms": round(latency, 2),
-        })
+        row = {"id": q.id, "question": q.question, "as_of": q.as_of, "answerable": q.answerable,
+               "gold": q.answers, "gold_doc_ids": q.evidence_ids, **score_answer(q, a, scorer),
+               "confidence": round(a.confidence, 4), "mode": a.mode,
+               "retrieved": [{"doc_id": p.doc_id, "score": round(p.score, 5), "dense": p.dense,
+                              "text": p.text[:300]} for p in a.passages[:10]],
+               "gold_rank": rank, "latency_ms": round(latency, 2),
+               "first_token_ms": round(a.timings.get("first_token", latency), 2)}
+        if a.mode != "extractive":
+            row["retrieval_gate"] = a.retrieval_gate
+            row["draft"] = score_answer(q, a.draft, scorer) if a.draft is not None else None
+            row["verification"] = a.verification
+        rows.append(row)
         if progress:
             progress(i + 1, len(questions))
-    return summarize(rows), rows
+    metrics = summarize(rows)
+    if mode != "extractive":
+        metrics["variants"] = variants(rows)
+    return metrics, rows
+
+
+_ABSTAINED = {"answer": "", "abstained": True, "citations": [], "faithfulness": {
+    "sentences": 0, "supported": 0, "citations": 0, "citations_ok": 0, "with_supporting_citation": 0}}
+
+
+def _variant(row: dict, draft: bool, gate: bool) -> dict:
+    out = dict(row)
+    if draft:
+        out.update(row.get("draft") or {**_ABSTAINED, "correct": False if row["answerable"] else None,
+                                         "grounded": False if row["answerable"] else None})
+    if gate and row.get("retrieval_gate") is False:
+        out.update({**_ABSTAINED, "correct": False if row["answerable"] else None,
+                    "grounded": False if row["answerable"] else None})
+    return out
+
+
+def variants(rows: list[dict]) -> dict:
+    """Generated modes: the same generations measured as drafts (no verifier) and with the retrieval
+    gate applied afterwards (when the run did not gate), so one run compares all four."""
+    out = {"unverified": [_variant(r, draft=True, gate=False) for r in rows],
+           "unverified+gate": [_variant(r, draft=True, gate=True) for r in rows],
+           "verified+gate": [_variant(r, draft=False, gate=True) for r in rows]}
+    return {name: {g: v for g, v in summarize(rs).items() if g in ("answer", "abstention", "faithfulness")}
+            for name, rs in out.items()}
 
 
 def summarize(rows: list[dict]) -> dict:
@@ -181,6 +233,7 @@ def summarize(rows: list[dict]) -> dict:
     sents = sum(x["sentences"] for x in f)
     cits = sum(x["citations"] for x in f)
     lat = np.array([r["latency_ms"] for r in rows]) if rows else np.zeros(1)
+    ttft = np.array([r.get("first_token_ms", r["latency_ms"]) for r in rows]) if rows else np.zeros(1)
     return {
         "n_questions": len(rows), "n_answerable": len(ans), "n_unanswerable": len(unans),
         "retrieval": retrieval_metrics([r["gold_rank"] for r in ans]),
@@ -197,7 +250,9 @@ def summarize(rows: list[dict]) -> dict:
             "citation_precision": sum(x["citations_ok"] for x in f) / cits if cits else 1.0,
             "citation_recall": sum(x["with_supporting_citation"] for x in f) / sents if sents else 1.0,
         },
-        "latency_ms": {"p50": float(np.percentile(lat, 50)), "p95": float(np.percentile(lat, 95))},
+        "latency_ms": {"p50": float(np.percentile(lat, 50)), "p95": float(np.percentile(lat, 95)),
+                       "first_token_p50": float(np.percentile(ttft, 50)),
+                       "first_token_p95": float(np.percentile(ttft, 95))},
     }
 
 
@@ -291,6 +346,9 @@ def print_table(metrics: dict, compare: dict | None = None, file=sys.stdout) -> 
         vals = "  ".join(f"{k}={v:.3f}" if group != "latency_ms" else f"{k}={v:.0f}"
                          for k, v in metrics[group].items())
         print(f"{group:<13} {vals}", file=file)
+    for name, m in metrics.get("variants", {}).items():
+        vals = "  ".join(f"{k}={v:.3f}" for g in ("answer", "abstention", "faithfulness") for k, v in m[g].items())
+        print(f"{name:<16} {vals}", file=file)
     if compare:
         print("\nretrieval       hit@1   hit@5  hit@10  mrr@10", file=file)
         rows = {"pipeline": metrics["retrieval"], **compare}
@@ -468,21 +526,26 @@ def main(args) -> int:
         return 0
 
     questions = load_questions(questions_path)
+    if getattr(args, "sample", None):
+        questions = sample_questions(questions, args.sample)
     if args.limit:
         questions = questions[: args.limit]
     if not len(engine.store):
         report = engine.ingest([corpus], progress=bar)
         if report.failed:
             raise InputError(str(corpus), "; ".join(r for _, r in report.failed))
+    mode = getattr(args, "mode", "extractive")
     metrics, rows = run(engine, questions, k=args.k, ignore_as_of=args.ignore_as_of,
-                        progress=lambda d, t: bar("questions", d, t))
+                        progress=lambda d, t: bar("questions", d, t), mode=mode,
+                        gate=False if getattr(args, "no_gate", False) else None)
     compare = None
     if args.compare:
         which = [w.strip() for w in args.compare.split(",") if w.strip()]
         compare = compare_retrievers(engine, questions, which, k=args.k, ignore_as_of=args.ignore_as_of,
                                      progress=bar)
         metrics["compare"] = compare
-    metrics["settings"] = {"k": args.k, "ignore_as_of": args.ignore_as_of, "index": str(index_dir),
+    metrics["settings"] = {"k": args.k, "ignore_as_of": args.ignore_as_of, "index": str(index_dir), "mode": mode,
+                           "gate": not getattr(args, "no_gate", False),
                            "abstain_threshold": engine.answer_config.abstain_threshold}
     if args.out:
         out = Path(args.out)

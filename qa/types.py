@@ -123,7 +123,10 @@ class Answer:
     confidence: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)  # milliseconds per stage
     search_query: str = ""  # what was actually searched for (may include conversation context)
-    mode: str = "extractive"
+    mode: str = "extractive"  # "extractive", "local" or "openai"
+    draft: Answer | None = None  # generated modes: the model's answer before verification
+    verification: list[dict] = field(default_factory=list)  # per generated sentence: kept/corrected/why
+    retrieval_gate: bool | None = None  # generated modes: did extraction find an answer-like sentence?
 
     @property
     def related(self) -> list[Passage]:
@@ -141,4 +144,8 @@ class Answer:
             "citations": [c.to_dict() for c in self.citations],
             "passages": [p.to_dict() for p in self.passages],
             "timings_ms": {k: round(v, 2) for k, v in self.timings.items()},
+            **({"retrieval_gate": self.retrieval_gate} if self.retrieval_gate is not None else {}),
+            **({"draft": {"answer": self.draft.text, "abstained": self.draft.abstained,
+                          "citations": [c.to_dict() for c in self.draft.citations]},
+                "verification": self.verification} if self.draft is not None else {}),
         }
