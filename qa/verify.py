@@ -20,7 +20,7 @@ span in the article, as extractive answers do.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from .support import SupportResult, SupportScorer
@@ -120,6 +120,22 @@ def quote_for(passage: Passage, best_sentence: str, article_text: Callable[[str]
     return text[s:e], s, e
 
 
+def _best_support(sentence: str, numbers: Iterable[int], passages: list[Passage], scorer: SupportScorer,
+                  question: str | None) -> tuple[tuple, int, SupportResult] | None:
+    """The supporting passage among ``numbers``, preferring one that states the whole sentence
+    (supported without taking the question's words as given), then the higher score."""
+    best = None
+    for n in numbers:
+        r = scorer.score(sentence, passages[n - 1].text, given=question)
+        if not r.supported:
+            continue
+        whole = scorer.score(sentence, passages[n - 1].text) if question else r
+        key = (whole.supported, whole.coverage, r.score)
+        if best is None or key > best[0]:
+            best = (key, n, r)
+    return best
+
+
 def verify_answer(answer_text: str, passages: list[Passage], article_text: Callable[[str], str],
                   scorer: SupportScorer | None = None, drop_unsupported: bool = True,
                   question: str | None = None) -> Verification:
@@ -137,18 +153,15 @@ def verify_answer(answer_text: str, passages: list[Passage], article_text: Calla
     for sentence, nums in cited_sentences(answer_text):
         valid = [n for n in dict.fromkeys(nums) if 1 <= n <= len(passages)]
         reasons = [f"citation [{n}] points outside the {len(passages)} passages" for n in nums if n not in valid]
-        best: tuple[float, int, SupportResult] | None = None
-        for n in valid:
-            r = scorer.score(sentence, passages[n - 1].text, given=question)
-            if r.supported and (best is None or r.score > best[0]):
-                best = (r.score, n, r)
+        best = _best_support(sentence, valid, passages, scorer, question)
         corrected = False
-        if best is None:
-            for n, p in enumerate(passages, start=1):
-                r = scorer.score(sentence, p.text, given=question)
-                if r.supported and (best is None or r.score > best[0]):
-                    best = (r.score, n, r)
-            corrected = best is not None
+        if best is None or (question and not best[0][0]):
+            # no cited passage supports it, or one does only with the question's words taken as
+            # given: a passage that states the whole sentence is the better citation
+            other = _best_support(sentence, range(1, len(passages) + 1), passages, scorer, question)
+            if other is not None and (best is None or other[0] > best[0]):
+                best = other
+                corrected = other[1] not in valid
         if best is None:
             verdicts.append(SentenceVerdict(sentence, nums, False, None, False, None,
                                             reasons + ["no passage supports it"]))

@@ -84,7 +84,7 @@ def _launch(pw):
 
 
 BOTS = "#chat .message.bot, #chat [data-testid='bot']"
-USERS = "#chat .message.user, #chat [data-testid='user']"
+USERS = "#chat [data-testid='user']"
 
 
 def _wait_idle(page):
@@ -277,7 +277,7 @@ def test_local_model_answer_streams_and_is_verified_in_the_browser(server):
         page = b.new_page(viewport={"width": 1280, "height": 1000})
         page.goto(url)
         page.get_by_text("Filters and settings").click()
-        page.get_by_label("local").check()
+        page.get_by_label("local", exact=True).check()
         page.evaluate("""() => { window.__drafts = 0; new MutationObserver(() => {
             if (document.querySelector('#chat .draft')) window.__drafts += 1; })
             .observe(document.body, {childList: true, subtree: true, characterData: true}); }""")
