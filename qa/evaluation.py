@@ -201,18 +201,20 @@ def run(engine, questions: list[Question], k: int = 10, ignore_as_of: bool = Fal
     return metrics, rows
 
 
-_ABSTAINED = {"answer": "", "abstained": True, "citations": [], "faithfulness": {
-    "sentences": 0, "supported": 0, "citations": 0, "citations_ok": 0, "with_supporting_citation": 0}}
+def _abstained(row: dict) -> dict:
+    """The outcomes of an abstention on this row's question."""
+    wrong = False if row["answerable"] else None
+    return {"answer": "", "abstained": True, "citations": [], "correct": wrong, "grounded": wrong,
+            "faithfulness": {"sentences": 0, "supported": 0, "citations": 0, "citations_ok": 0,
+                             "with_supporting_citation": 0}}
 
 
 def _variant(row: dict, draft: bool, gate: bool) -> dict:
     out = dict(row)
     if draft:
-        out.update(row.get("draft") or {**_ABSTAINED, "correct": False if row["answerable"] else None,
-                                         "grounded": False if row["answerable"] else None})
+        out.update(row.get("draft") or _abstained(row))  # gated runs generate no draft
     if gate and row.get("retrieval_gate") is False:
-        out.update({**_ABSTAINED, "correct": False if row["answerable"] else None,
-                    "grounded": False if row["answerable"] else None})
+        out.update(_abstained(row))
     return out
 
 

@@ -64,6 +64,11 @@ def normalize_citations(text: str) -> str:
     return re.sub(r"(\[\d+\])\s*[,;]+(?=\s|$)", r"\1", text)
 
 
+def says_dont_know(text: str) -> bool:
+    """The answer is a refusal ("I don't know", "the passages don't say"), not a claim."""
+    return bool(_DONT_KNOW.search(text)) and len(cited_sentences(text)) <= 1
+
+
 def cited_sentences(text: str) -> list[tuple[str, list[int]]]:
     """Split an answer into (sentence, [citation numbers]); uncited sentences get []."""
     text = normalize_citations(text)
@@ -148,7 +153,7 @@ def verify_answer(answer_text: str, passages: list[Passage], article_text: Calla
     verdicts: list[SentenceVerdict] = []
     parts: list[str] = []
     citations: list[Citation] = []
-    if _DONT_KNOW.search(answer_text) and len(cited_sentences(answer_text)) <= 1:
+    if says_dont_know(answer_text):
         return Verification(text=answer_text, citations=[], abstained=True, verdicts=[])
     for sentence, nums in cited_sentences(answer_text):
         valid = [n for n in dict.fromkeys(nums) if 1 <= n <= len(passages)]

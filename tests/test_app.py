@@ -77,6 +77,14 @@ def server(tmp_path_factory):
     proc.wait(timeout=20)
 
 
+def _open(pw, url):
+    """A desktop-sized page on ``url`` in a fresh headless Chromium: (browser, page)."""
+    b = _launch(pw)
+    page = b.new_page(viewport={"width": 1280, "height": 1000})
+    page.goto(url)
+    return b, page
+
+
 def _launch(pw):
     return pw.chromium.launch(executable_path=CHROMIUM, args=[
         "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -120,9 +128,7 @@ def test_chat_in_a_real_browser(server, tmp_path):
     ARTIFACTS.mkdir(exist_ok=True)
     url, feedback = server
     with sync_playwright() as pw:
-        b = _launch(pw)
-        page = b.new_page(viewport={"width": 1280, "height": 1000})
-        page.goto(url)
+        b, page = _open(pw, url)
         # 1. ask: a streamed answer with clickable citations
         bot = _ask(page, "Who will mediate the Astana talks?")
         expect(bot).to_contain_text("Turkey", timeout=90000)
@@ -273,9 +279,7 @@ def test_local_model_answer_streams_and_is_verified_in_the_browser(server):
     ARTIFACTS.mkdir(exist_ok=True)
     url, _ = server
     with sync_playwright() as pw:
-        b = _launch(pw)
-        page = b.new_page(viewport={"width": 1280, "height": 1000})
-        page.goto(url)
+        b, page = _open(pw, url)
         page.get_by_text("Filters and settings").click()
         page.get_by_label("local", exact=True).check()
         page.evaluate("""() => { window.__drafts = 0; new MutationObserver(() => {
