@@ -258,7 +258,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "unanswerable ones when the set has them (deterministic)")
     s.add_argument("--k", type=int, default=10)
     s.add_argument("--ignore-as-of", action="store_true", help="do not pass the questions' as_of dates")
-    s.add_argument("--compare", help="also measure plain retrievers: dense,lexical")
+    s.add_argument("--compare", help="also measure baselines, comma-separated: dense,lexical (plain retrievers), "
+                   "lead,passage (the first sentence / whole text of the top passage as the answer)")
     s.add_argument("--baseline", help="metrics.json to compare against; exit 1 on a regression")
     s.add_argument("--tolerance", type=float, default=0.01)
     s.add_argument("--json", action="store_true", help="print metrics.json to stdout")

@@ -31,10 +31,14 @@ from .types import Answer
 
 HIGHER_IS_BETTER = {
     "retrieval.hit@1", "retrieval.hit@5", "retrieval.hit@10", "retrieval.mrr@10",
-    "answer.accuracy", "answer.grounded_accuracy", "abstention.correct_rejection",
+    "answer.accuracy", "answer.grounded_accuracy", "answer.first_citation_gold", "abstention.correct_rejection",
     "faithfulness.supported_sentences", "faithfulness.citation_precision", "faithfulness.citation_recall",
 }
 LOWER_IS_BETTER = {"abstention.false_abstention"}
+# word counts are gated relative to the baseline: worse when longer by more than tolerance x baseline
+LOWER_IS_BETTER_RELATIVE = {"answer.mean_words"}
+ANSWER_BASELINES = ("lead", "passage")  # --compare: trivial answers from the same retrieval
+RETRIEVER_BASELINES = ("dense", "lexical")
 
 
 @dataclass
@@ -161,12 +165,39 @@ def retrieval_metrics(ranks: list[int | None]) -> dict:
     }
 
 
+_MARKER = re.compile(r"\[\d+\]")
+
+
+def answer_words(text: str) -> int:
+    """Words of an answer, its [n] markers not counted."""
+    return len(_MARKER.sub(" ", text).split())
+
+
 def score_answer(q: Question, a: Answer, scorer: SupportScorer) -> dict:
     """The per-question outcomes of one answer (final or draft)."""
     correct = (not a.abstained) and contains_answer(a.text, q.answers) if q.answerable else None
     grounded = (correct and any(contains_answer(c.quote, q.answers) for c in a.citations)) if q.answerable else None
+    first_gold = (not a.abstained and bool(a.citations) and a.citations[0].doc_id in q.evidence_ids) \
+        if q.answerable else None
     return {"answer": a.text, "abstained": a.abstained, "citations": [c.to_dict() for c in a.citations],
-            "correct": correct, "grounded": grounded, "faithfulness": faithfulness(a, scorer)}
+            "correct": correct, "grounded": grounded, "first_citation_gold": first_gold,
+            "words": None if a.abstained else answer_words(a.text), "faithfulness": faithfulness(a, scorer)}
+
+
+def baseline_answers(q: Question, a: Answer) -> dict:
+    """The trivial answers from the same retrieval, never abstaining: ``lead`` = the first sentence
+    of the top passage, ``passage`` = the whole top passage."""
+    from .text import sentence_spans
+
+    top = a.passages[0] if a.passages else None
+    texts = {"lead": "", "passage": ""}
+    if top is not None:
+        spans = sentence_spans(top.text)
+        texts = {"lead": top.text[spans[0][0]:spans[0][1]] if spans else top.text, "passage": top.text}
+    gold = bool(top is not None and top.doc_id in q.evidence_ids)
+    return {name: {"correct": contains_answer(t, q.answers) if q.answerable else None,
+                   "first_citation_gold": gold if q.answerable else None, "words": answer_words(t)}
+            for name, t in texts.items()}
 
 
 def run(engine, questions: list[Question], k: int = 10, ignore_as_of: bool = False,
@@ -187,7 +218,8 @@ def run(engine, questions: list[Question], k: int = 10, ignore_as_of: bool = Fal
                "retrieved": [{"doc_id": p.doc_id, "score": round(p.score, 5), "dense": p.dense,
                               "text": p.text[:300]} for p in a.passages[:10]],
                "gold_rank": rank, "latency_ms": round(latency, 2),
-               "first_token_ms": round(a.timings.get("first_token", latency), 2)}
+               "first_token_ms": round(a.timings.get("first_token", latency), 2),
+               "baselines": baseline_answers(q, a)}
         if a.mode != "extractive":
             row["retrieval_gate"] = a.retrieval_gate
             row["draft"] = score_answer(q, a.draft, scorer) if a.draft is not None else None
@@ -205,6 +237,7 @@ def _abstained(row: dict) -> dict:
     """The outcomes of an abstention on this row's question."""
     wrong = False if row["answerable"] else None
     return {"answer": "", "abstained": True, "citations": [], "correct": wrong, "grounded": wrong,
+            "first_citation_gold": wrong, "words": None,
             "faithfulness": {"sentences": 0, "supported": 0, "citations": 0, "citations_ok": 0,
                              "with_supporting_citation": 0}}
 
@@ -242,6 +275,8 @@ def summarize(rows: list[dict]) -> dict:
         "answer": {
             "accuracy": sum(1 for r in ans if r["correct"]) / max(1, len(ans)),
             "grounded_accuracy": sum(1 for r in ans if r["grounded"]) / max(1, len(ans)),
+            "first_citation_gold": sum(1 for r in ans if r.get("first_citation_gold")) / max(1, len(ans)),
+            **word_stats([r.get("words") for r in rows]),
         },
         "abstention": {
             "correct_rejection": sum(1 for r in unans if r["abstained"]) / max(1, len(unans)),
@@ -258,6 +293,26 @@ def summarize(rows: list[dict]) -> dict:
     }
 
 
+def word_stats(counts: list[int | None]) -> dict:
+    """Mean and 95th percentile of answer length in words (abstentions not counted)."""
+    w = np.array([c for c in counts if c is not None], dtype=float)
+    return {"mean_words": float(w.mean()) if len(w) else 0.0,
+            "p95_words": float(np.percentile(w, 95)) if len(w) else 0.0}
+
+
+def compare_answers(rows: list[dict], which: list[str]) -> dict:
+    """Answer metrics of the trivial baselines (``baseline_answers``) over the same questions."""
+    out = {}
+    ans = [r for r in rows if r["answerable"]]
+    for name in which:
+        b = [r["baselines"][name] for r in rows]
+        ba = [r["baselines"][name] for r in ans]
+        out[name] = {"accuracy": sum(1 for x in ba if x["correct"]) / max(1, len(ba)),
+                     "first_citation_gold": sum(1 for x in ba if x["first_citation_gold"]) / max(1, len(ba)),
+                     **word_stats([x["words"] for x in b])}
+    return out
+
+
 def flatten(metrics: dict, prefix: str = "") -> dict[str, float]:
     out = {}
     for k, v in metrics.items():
@@ -272,8 +327,13 @@ def regressions(metrics: dict, baseline: dict, tolerance: float) -> list[str]:
     """Every quality metric that got worse than the baseline by more than ``tolerance``."""
     now, base = flatten(metrics), flatten(baseline)
     out = []
-    for key in sorted(HIGHER_IS_BETTER | LOWER_IS_BETTER):
+    for key in sorted(HIGHER_IS_BETTER | LOWER_IS_BETTER | LOWER_IS_BETTER_RELATIVE):
         if key not in base or key not in now:
+            continue
+        if key in LOWER_IS_BETTER_RELATIVE:
+            allowed = tolerance * base[key]
+            if now[key] - base[key] > allowed:
+                out.append(f"{key}: {base[key]:.2f} -> {now[key]:.2f} (longer by more than {tolerance:.0%})")
             continue
         drop = (base[key] - now[key]) if key in HIGHER_IS_BETTER else (now[key] - base[key])
         if drop > tolerance:
@@ -341,11 +401,12 @@ def _llamaindex_dense(engine, k: int):
     return retrieve
 
 
-def print_table(metrics: dict, compare: dict | None = None, file=sys.stdout) -> None:
+def print_table(metrics: dict, compare: dict | None = None, file=sys.stdout,
+                answers: dict | None = None) -> None:
     print(f"questions: {metrics['n_questions']} ({metrics['n_answerable']} answerable, "
           f"{metrics['n_unanswerable']} unanswerable)", file=file)
     for group in ("retrieval", "answer", "abstention", "faithfulness", "latency_ms"):
-        vals = "  ".join(f"{k}={v:.3f}" if group != "latency_ms" else f"{k}={v:.0f}"
+        vals = "  ".join(f"{k}={v:.3f}" if group != "latency_ms" and "words" not in k else f"{k}={v:.1f}"
                          for k, v in metrics[group].items())
         print(f"{group:<13} {vals}", file=file)
     for name, m in metrics.get("variants", {}).items():
@@ -356,7 +417,14 @@ def print_table(metrics: dict, compare: dict | None = None, file=sys.stdout) -> 
         rows = {"pipeline": metrics["retrieval"], **compare}
         for name, m in rows.items():
             print(f"{name:<14} {m['hit@1']:.3f}  {m['hit@5']:.3f}  {m['hit@10']:.3f}  {m['mrr@10']:.3f}", file=file)
-
+    if answers:
+        print("\nanswers        accuracy  first_citation_gold  mean_words  p95_words", file=file)
+        rows = {"pipeline": metrics["answer"], **answers}
+        for name, m in rows.items():
+            print(f"{name:<14} {m['accuracy']:.3f}     {m['first_citation_gold']:.3f}                "
+                  f"{m['mean_words']:>6.1f}     {m['p95_words']:>6.1f}", file=file)
+        print("(lead = first sentence of the top passage, passage = the whole top passage; both never abstain)",
+              file=file)
 
 
 # ---- the report --------------------------------------------------------------------------
@@ -369,7 +437,8 @@ def _png(fig) -> str:
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
 
 
-def write_report(path: Path, metrics: dict, rows: list[dict], threshold: float, compare: dict | None) -> None:
+def write_report(path: Path, metrics: dict, rows: list[dict], threshold: float, compare: dict | None,
+                 answers: dict | None = None) -> None:
     """report.html: metrics, plots (hit@k, confidence by answerability, latency), worst failures."""
     import html
 
@@ -431,8 +500,13 @@ def write_report(path: Path, metrics: dict, rows: list[dict], threshold: float, 
             f"</small><br>gold: {html.escape(', '.join(r['gold']))} · gold rank: {r['gold_rank']} · confidence "
             f"{r['confidence']:.3f}</p><p>answer: {html.escape(r['answer'])}</p><ol>{retrieved}</ol></div>")
     comp = ""
+    if answers:
+        comp += ("<h2>Answers compared with trivial baselines</h2><p>lead = the first sentence of the top passage, "
+                 "passage = the whole top passage (same retrieval; they never abstain).</p>"
+                 + table({"pipeline": {k: v for k, v in metrics["answer"].items() if k in
+                                       ("accuracy", "first_citation_gold", "mean_words", "p95_words")}, **answers}))
     if compare:
-        comp = "<h2>Retrievers compared</h2>" + table({"pipeline": metrics["retrieval"], **compare})
+        comp += "<h2>Retrievers compared</h2>" + table({"pipeline": metrics["retrieval"], **compare})
     page = f"""<!doctype html><html><head><meta charset="utf-8"><title>qa eval report</title>
 <style>body{{font-family:sans-serif;max-width:1000px;margin:2em auto;padding:0 1em}}
 table{{border-collapse:collapse}}td{{border:1px solid #ccc;padding:2px 8px}}
@@ -527,6 +601,11 @@ def main(args) -> int:
         print(json.dumps(result, indent=2))
         return 0
 
+    unknown = [w.strip() for w in (args.compare or "").split(",")
+               if w.strip() and w.strip() not in RETRIEVER_BASELINES + ANSWER_BASELINES]
+    if unknown:
+        raise InputError("--compare", f"unknown baseline {unknown[0]!r}; choose from "
+                         f"{', '.join(RETRIEVER_BASELINES + ANSWER_BASELINES)}")
     questions = load_questions(questions_path)
     if getattr(args, "sample", None):
         questions = sample_questions(questions, args.sample)
@@ -540,12 +619,15 @@ def main(args) -> int:
     metrics, rows = run(engine, questions, k=args.k, ignore_as_of=args.ignore_as_of,
                         progress=lambda d, t: bar("questions", d, t), mode=mode,
                         gate=False if getattr(args, "no_gate", False) else None)
-    compare = None
-    if args.compare:
-        which = [w.strip() for w in args.compare.split(",") if w.strip()]
-        compare = compare_retrievers(engine, questions, which, k=args.k, ignore_as_of=args.ignore_as_of,
-                                     progress=bar)
+    compare = answers = None
+    which = [w.strip() for w in (args.compare or "").split(",") if w.strip()]
+    if [w for w in which if w in RETRIEVER_BASELINES]:
+        compare = compare_retrievers(engine, questions, [w for w in which if w in RETRIEVER_BASELINES], k=args.k,
+                                     ignore_as_of=args.ignore_as_of, progress=bar)
         metrics["compare"] = compare
+    if [w for w in which if w in ANSWER_BASELINES]:
+        answers = compare_answers(rows, [w for w in which if w in ANSWER_BASELINES])
+        metrics["compare_answers"] = answers
     metrics["settings"] = {"k": args.k, "ignore_as_of": args.ignore_as_of, "index": str(index_dir), "mode": mode,
                            "gate": not getattr(args, "no_gate", False),
                            "abstain_threshold": engine.answer_config.abstain_threshold}
@@ -556,11 +638,11 @@ def main(args) -> int:
         with open(out / "results.jsonl", "w", encoding="utf-8") as f:
             for r in rows:
                 f.write(json.dumps(r, ensure_ascii=False) + "\n")
-        write_report(out / "report.html", metrics, rows, engine.answer_config.abstain_threshold, compare)
+        write_report(out / "report.html", metrics, rows, engine.answer_config.abstain_threshold, compare, answers)
     if args.json:
         print(json.dumps(metrics, indent=2))
     else:
-        print_table(metrics, compare)
+        print_table(metrics, compare, answers=answers)
         if args.out:
             print(f"\nwrote {Path(args.out) / 'metrics.json'}, results.jsonl, report.html")
     if args.baseline:

@@ -98,16 +98,19 @@ def test_cli_eval_writes_report_and_gates(tmp_path):
     strict.write_text(json.dumps(base))
     out = tmp_path / "out"
     cmd = [sys.executable, "-m", "qa.cli", "eval", str(DEMO_SET), "--corpus", str(DEMO), "--out", str(out),
-           "--limit", "12", "--quiet", "--compare", "dense,lexical", "--baseline", str(strict)]
+           "--limit", "12", "--quiet", "--compare", "dense,lexical,lead,passage", "--baseline", str(strict)]
     r = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=600,
                        env={**__import__("os").environ, "QA_EVAL_CACHE": str(tmp_path / "cache")})
     assert r.returncode == 1, r.stderr
     assert "retrieval.mrr@10" in r.stderr
     m = json.loads((out / "metrics.json").read_text())
     assert set(m["compare"]) == {"dense", "lexical"}
+    assert set(m["compare_answers"]) == {"lead", "passage"}
+    assert {"mean_words", "p95_words", "first_citation_gold"} <= set(m["answer"])
     assert len((out / "results.jsonl").read_text().splitlines()) == 12
     page = (out / "report.html").read_text()
     assert page.count("data:image/png;base64,") == 3
+    assert "Answers compared with trivial baselines" in page
 
 
 @needs_shared("chunking-eval")
@@ -126,3 +129,59 @@ def test_span_recall_on_chunking_eval(tmp_path, minilm):
     r = span_recall(e, qfile, SHARED / "chunking-eval" / "corpora", k=5)
     assert r["n_questions"] == 30
     assert r["char_recall"] > 0.5
+
+
+def test_answer_length_and_first_citation_metrics():
+    from qa.evaluation import Question, answer_words, baseline_answers, compare_answers, score_answer
+
+    quote = "The talks will be mediated by Russia, Turkey and Iran. Rebels attended."
+    a = _answer("The talks will be mediated by Russia, Turkey and Iran. [1]", quote)
+    q = Question(id="q", question="Who will mediate?", answers=["Russia"], answerable=True, evidence_ids=["d"])
+    row = score_answer(q, a, SupportScorer())
+    assert row["words"] == 10 and row["first_citation_gold"] is True
+    assert answer_words("One two. [1] Three [2][3]") == 3
+    other = Question(id="q2", question="Who?", answers=["Rebels"], answerable=True, evidence_ids=["elsewhere"])
+    assert score_answer(other, a, SupportScorer())["first_citation_gold"] is False
+    b = baseline_answers(other, a)
+    assert b["lead"] == {"correct": False, "first_citation_gold": False, "words": 10}
+    assert b["passage"]["correct"] is True and b["passage"]["words"] == 12
+    rows = [{"answerable": True, "baselines": b}]
+    assert compare_answers(rows, ["lead", "passage"])["passage"]["accuracy"] == 1.0
+
+
+def test_gate_treats_answer_length_relatively():
+    base = {"answer": {"mean_words": 20.0, "first_citation_gold": 0.9}}
+    assert regressions({"answer": {"mean_words": 20.1, "first_citation_gold": 0.9}}, base, 0.01) == []
+    worse = regressions({"answer": {"mean_words": 25.0, "first_citation_gold": 0.85}}, base, 0.01)
+    assert any(w.startswith("answer.mean_words") for w in worse)
+    assert any(w.startswith("answer.first_citation_gold") for w in worse)
+
+
+def test_cli_rejects_unknown_compare_baseline(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "qa.cli", "eval", str(DEMO_SET), "--corpus", str(DEMO),
+                        "--compare", "lead,foo"], capture_output=True, text=True, cwd=ROOT, timeout=300,
+                       env={**__import__("os").environ, "QA_EVAL_CACHE": str(tmp_path / "cache")})
+    assert r.returncode == 2
+    assert "unknown baseline 'foo'" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_calibration_fits_on_the_earlier_half_and_reports_the_later(tmp_path, capsys):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("calibrate", ROOT / "eval" / "calibrate.py")
+    cal = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(cal)
+    rows = []
+    for i in range(40):  # earlier half: confidences separate at 0.5; later half: drifted down by 0.1
+        late = i >= 20
+        rows.append({"id": f"a{i}", "as_of": f"2020-{2 if late else 1:02d}-{i % 20 + 1:02d}", "answerable": True,
+                     "confidence": 0.6 + (i % 5) * 0.05 - (0.1 if late else 0.0)})
+        rows.append({"id": f"u{i}", "as_of": f"2020-{2 if late else 1:02d}-{i % 20 + 1:02d}", "answerable": False,
+                     "confidence": 0.3 + (i % 5) * 0.03 - (0.1 if late else 0.0)})
+    f = tmp_path / "results.jsonl"
+    f.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = cal.main([str(f)])
+    assert 0.42 < out["threshold"] <= 0.6
+    assert out["earlier"]["false_abstention"] == 0.0 and out["earlier"]["correct_rejection"] == 1.0
+    assert out["later"]["n"] == 40 and out["later"]["correct_rejection"] == 1.0
+    assert "later half (held out)" in capsys.readouterr().out
