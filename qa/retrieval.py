@@ -2,11 +2,15 @@
 
 1. Filters (sources, date range, and ``as_of``: nothing published after it) make a mask over
    chunks; FAISS searches only allowed ids (IDSelectorBatch) and BM25 gets the mask as weights.
-2. Reciprocal-rank fusion of the two candidate lists, scaled so that 1.0 means "ranked first
-   by both retrievers" (and, with ``as_of``, published on that day).
-3. ``as_of``: each fused score is multiplied by ``1 + w * 0.5 ** (age_days / half_life)``, so
-   articles published shortly before the question's date rise ("this week" is the week before
-   ``as_of``); undated articles get no boost.
+2. Fusion (default, linear): relevance = (cosine + 0.25 * BM25 / best BM25) / 1.25 over the
+   union of both candidate lists (``fusion="rrf"``: reciprocal-rank fusion instead).
+3. ``as_of`` (the date prior): a passage among the ``recency_top_n`` most relevant candidates
+   gains ``recency_bonus * 0.5 ** (age_days / half_life)``, so articles from the days before
+   the question's date rise among comparably relevant ones, while a fresh but off-topic article
+   cannot jump over an older one that answers (measured with as_of moved 30/180/365 days later,
+   see README). ``recency_no_cue`` < 1 weakens the prior for questions without a temporal cue
+   ("this week", "latest", "on Tuesday"); measured on news-dev it did not help, so it is 1.
+   Undated articles get no bonus. ``Passage.relevance`` keeps the score without the prior.
 4. Near-duplicates collapse: a passage is dropped when its words overlap (Jaccard) an already
    kept passage above a threshold, or when its article already has ``max_per_article`` kept.
 """
@@ -35,6 +39,17 @@ def _day(iso: str) -> float:
         return float(dt.date.fromisoformat(iso[:10]).toordinal())
     except (ValueError, TypeError):
         return float("nan")
+
+
+_RECENT_CUE = re.compile(
+    r"\b(this|last|past|next) (week|weekend|month)\b|\b(recent|recently|latest|newest|new|newly|just|now|today|"
+    r"tonight|yesterday|tomorrow|currently|ongoing|upcoming|so far|this year)\b|"
+    r"\bon (monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b", re.I)
+
+
+def temporal_cue(query: str) -> bool:
+    """Does the question ask about recent events ("this week", "latest", "on Tuesday")?"""
+    return bool(_RECENT_CUE.search(query))
 
 
 def _norm_source(s: str) -> str:
@@ -157,16 +172,16 @@ class Retriever:
             lex_hits = self.lexical(query, n, mask)
         lex_s = dict(lex_hits)
         if cfg.fusion == "rrf":
-            scored = self._rrf(dense_hits, lex_hits, mode, f.as_of)
+            scored, relevance = self._rrf(dense_hits, lex_hits, mode, f.as_of)
         else:
-            scored = self._linear(dense_hits, lex_hits, mode, f.as_of, query_vec)
-        passages = self._collapse(scored, lex_s, k)
+            scored, relevance = self._linear(dense_hits, lex_hits, mode, f.as_of, query_vec, temporal_cue(query))
+        passages = self._collapse(scored, lex_s, k, relevance)
         if query_vec is not None:  # cosine for every kept passage, also those found only lexically
             for p in passages:
                 p.dense = float(np.dot(query_vec, self.store.vectors.reconstruct(p.chunk.id)))
         return passages
 
-    def _rrf(self, dense_hits, lex_hits, mode: str, as_of: str | None) -> list[tuple[float, int]]:
+    def _rrf(self, dense_hits, lex_hits, mode: str, as_of: str | None) -> tuple[list[tuple[float, int]], dict]:
         """Reciprocal-rank fusion, times the recency factor; 1.0 = first everywhere and fresh."""
         cfg = self.config
         fused: dict[int, float] = {}
@@ -176,44 +191,71 @@ class Retriever:
         weight = {"hybrid": cfg.dense_weight + cfg.lexical_weight, "dense": cfg.dense_weight,
                   "lexical": cfg.lexical_weight}[mode]
         best = weight / (cfg.rrf_k + 1) * ((1.0 + cfg.recency_weight) if as_of else 1.0)
+        relevance = {cid: min(1.0, s * (weight / (cfg.rrf_k + 1)) ** -1) for cid, s in fused.items()}
         return sorted(((min(1.0, float(s * self.recency(cid, as_of) / best)), cid) for cid, s in fused.items()),
-                      reverse=True)
+                      reverse=True), relevance
 
-    def _linear(self, dense_hits, lex_hits, mode: str, as_of: str | None, query_vec) -> list[tuple[float, int]]:
-        """Weighted sum of cosine and max-scaled BM25, plus an additive recency bonus; scaled to [0, 1]."""
+    def _linear(self, dense_hits, lex_hits, mode: str, as_of: str | None, query_vec,
+                cue: bool = False) -> tuple[list[tuple[float, int]], dict]:
+        """Weighted cosine + max-scaled BM25 (the relevance), plus the gated date prior; in [0, 1]."""
         cfg = self.config
         dense_s = dict(dense_hits)
         lex_s = dict(lex_hits)
         top_lex = max(lex_s.values(), default=0.0) or 1.0
         dw = cfg.dense_weight if mode != "lexical" else 0.0
         lw = cfg.lexical_weight if mode != "dense" else 0.0
-        out = []
+        relevance = {}
         for cid in dense_s.keys() | lex_s.keys():
             d = dense_s.get(cid)
             if d is None and dw and query_vec is not None:
                 d = float(np.dot(query_vec, self.store.vectors.reconstruct(cid)))
-            rel = (dw * max(0.0, d or 0.0) + lw * lex_s.get(cid, 0.0) / top_lex) / (dw + lw)
-            bonus = cfg.recency_bonus * (self.recency(cid, as_of) - 1.0) / cfg.recency_weight if as_of else 0.0
-            out.append((min(1.0, float((rel + bonus) / (1.0 + (cfg.recency_bonus if as_of else 0.0)))), cid))
-        return sorted(out, reverse=True)
+            relevance[cid] = (dw * max(0.0, d or 0.0) + lw * lex_s.get(cid, 0.0) / top_lex) / (dw + lw)
+        if not as_of:
+            return sorted(((min(1.0, r), cid) for cid, r in relevance.items()), reverse=True), relevance
+        # the prior only among the most relevant candidates: a fresh but off-topic article never jumps ahead
+        eligible = set(sorted(relevance, key=relevance.get, reverse=True)[: cfg.recency_top_n or None])
+        strength = cfg.recency_bonus * (1.0 if cue else cfg.recency_no_cue)
+        out = []
+        for cid, rel in relevance.items():
+            fresh = (self.recency(cid, as_of) - 1.0) / cfg.recency_weight if cid in eligible else 0.0
+            out.append((min(1.0, float((rel + strength * fresh) / (1.0 + strength))), cid))
+        return sorted(out, reverse=True), relevance
 
-    def _collapse(self, scored: list[tuple[float, int]], lex_s: dict, k: int) -> list[Passage]:
+    def _collapse(self, scored: list[tuple[float, int]], lex_s: dict, k: int, relevance: dict) -> list[Passage]:
+        """Top ``k`` without near-duplicates, at most ``max_per_article`` per article -- unless fewer
+        than ``k`` passages would be left (a search within one long article): then the best of
+        the capped ones fill the remaining places, in score order."""
         cfg = self.config
-        kept: list[Passage] = []
+        kept: list[tuple[float, int]] = []
         kept_words: list[set[str]] = []
+        capped: list[tuple[float, int, set[str]]] = []
         per_doc: dict[str, int] = {}
         for score, cid in scored:
             c = self.store.chunks[cid]
-            if per_doc.get(c.doc_id, 0) >= cfg.max_per_article:
-                continue
             w = set(re.findall(r"\w+", c.text.lower()))
             if any(len(w & o) / max(1, len(w | o)) >= cfg.near_duplicate_jaccard for o in kept_words):
                 continue
-            a = self.store.articles[c.doc_id]
-            kept.append(Passage(chunk=c, title=a.title, source=a.source, url=a.url, published=a.published,
-                                score=score, dense=None, lexical=lex_s.get(cid), rank=len(kept) + 1))
+            if per_doc.get(c.doc_id, 0) >= cfg.max_per_article:
+                if len(capped) < k:
+                    capped.append((score, cid, w))
+                continue
+            kept.append((score, cid))
             kept_words.append(w)
             per_doc[c.doc_id] = per_doc.get(c.doc_id, 0) + 1
             if len(kept) >= k:
                 break
-        return kept
+        for score, cid, w in capped:
+            if len(kept) >= k:
+                break
+            if not any(len(w & o) / max(1, len(w | o)) >= cfg.near_duplicate_jaccard for o in kept_words):
+                kept.append((score, cid))
+                kept_words.append(w)
+        kept.sort(key=lambda x: -x[0])
+        out = []
+        for score, cid in kept:
+            c = self.store.chunks[cid]
+            a = self.store.articles[c.doc_id]
+            out.append(Passage(chunk=c, title=a.title, source=a.source, url=a.url, published=a.published,
+                               score=score, dense=None, lexical=lex_s.get(cid), rank=len(out) + 1,
+                               relevance=min(1.0, float(relevance.get(cid, score)))))
+        return out

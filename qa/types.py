@@ -50,10 +50,11 @@ class Passage:
     source: str
     url: str
     published: str
-    score: float  # final fused score used for ranking
+    score: float  # final fused score used for ranking (relevance + the date prior, when as_of is given)
     dense: float | None = None  # cosine similarity to the query (None if not a dense hit)
     lexical: float | None = None  # BM25 score (None if not a lexical hit)
     rank: int = 0
+    relevance: float | None = None  # the fused score without any date prior (dense + lexical only)
 
     @property
     def doc_id(self) -> str:
@@ -77,6 +78,7 @@ class Passage:
             "score": round(self.score, 6),
             "dense": None if self.dense is None else round(self.dense, 6),
             "lexical": None if self.lexical is None else round(self.lexical, 6),
+            "relevance": None if self.relevance is None else round(self.relevance, 6),
         }
 
 

@@ -66,3 +66,43 @@ def test_rank_fusion_mode_ranks_and_scales(tmp_path, fake_embedder):
     dated = e.retriever.search("trade summit", k=4, filters=Filters(as_of="2017-01-20"))
     assert "future" not in {p.doc_id for p in dated}
     assert all(0 < p.score <= 1.0 for p in dated)
+
+
+def test_long_article_fills_k_beyond_the_per_article_cap(tmp_path, fake_embedder):
+    # one long article searched alone: the diversity cap (3 per article) must not leave places empty
+    text = " ".join(f"Section {i} covers the harbour expansion budget item number {i}." for i in range(40))
+    e = _engine(tmp_path, fake_embedder, [{"id": "long", "source": "report", "text": text},
+                                          {"id": "other", "source": "else", "text": "Gardening tips for roses."}])
+    assert e.retriever.config.max_per_article == 3
+    ps = e.retriever.search("harbour expansion budget", k=5, filters=Filters(sources=["report"]))
+    assert len(ps) == 5 and {p.doc_id for p in ps} == {"long"}
+    assert len({p.chunk.id for p in ps}) == 5
+    assert [p.rank for p in ps] == [1, 2, 3, 4, 5]
+
+
+def test_date_prior_only_among_the_most_relevant(tmp_path, fake_embedder):
+    from qa.config import RetrievalConfig
+
+    recs = [{"id": "answer", "published": "2016-06-01",
+             "text": "The volcano Eyjafjallajokull erupted and closed airspace over northern Europe."}]
+    # fresh articles that share no word with the question
+    recs += [{"id": f"fresh{i}", "published": "2017-01-19", "text": f"Local bakery number {i} sells bread and cakes."}
+             for i in range(6)]
+    e = QA(index_dir=tmp_path / "idx", embedder=fake_embedder, retrieval=RetrievalConfig(recency_top_n=2))
+    e.ingest([write_jsonl(tmp_path / "c.jsonl", recs)])
+    ps = e.retriever.search("Which volcano erupted and closed airspace?", k=3, filters=Filters(as_of="2017-01-20"))
+    assert ps[0].doc_id == "answer"
+    # relevance (no date prior) is kept beside the final score
+    assert all(p.relevance is not None and 0 <= p.relevance <= 1 for p in ps)
+    loose = QA(index_dir=tmp_path / "idx", embedder=fake_embedder, retrieval=RetrievalConfig(recency_top_n=0,
+                                                                                             recency_bonus=5.0))
+    top = loose.retriever.search("Which volcano erupted and closed airspace?", k=3, filters=Filters(as_of="2017-01-20"))
+    assert top[0].doc_id != "answer"  # an unbounded prior does bury it: the gate is what keeps it
+
+
+def test_temporal_cue():
+    from qa.retrieval import temporal_cue
+
+    assert temporal_cue("Which country said this week it is bankrupt?")
+    assert temporal_cue("What did the minister announce on Tuesday?")
+    assert not temporal_cue("What is the world's tallest nation?")
