@@ -1,22 +1,32 @@
-"""Extractive answers: pick the retrieved sentences that answer the question, cite each one.
+"""Extractive answers: the sentence of the best passage that answers the question, cited.
 
-Every sentence of the top passages is scored against the question:
-
-    score = 0.55 * cosine(question, sentence)      # MiniLM; the better of the sentence alone and
-                                                   # the sentence with the one before it (minus
-                                                   # ``context_penalty``)
-          + 0.30 * covered question terms          # IDF-weighted share of the question's stemmed
-                                                   # content words found in the sentence (half
-                                                   # credit when only elsewhere in its passage)
-          + 0.15 * cosine(question, passage)       # how on-topic the whole passage is
-    then x 0.8 when the sentence lacks what the question asks for (a number for "how many",
-    a date for "when", a name for "who"), and x 0.7 when it adds nothing beyond the question.
-
-The best sentence is the answer; up to two more join it when they score within
-``relative_margin`` of it. Confidence mixes the best sentence score with the top passage's
-retrieval score (1.0 = ranked first by dense and lexical search, and fresh with ``as_of``).
-Below ``abstain_threshold`` (or with a best sentence under ``min_sentence_score``) the answer
-abstains ("the articles don't say") and the passages are returned as related reading.
+1. Candidates: every sentence of the top ``passages_considered`` passages (each article
+   sentence once), with the sentence before it.
+2. Features per sentence (``ExtractiveAnswerer.score``): how well it matches the question
+   (MiniLM cosine, alone or read with the sentence before it; IDF-weighted question-word
+   coverage; the passage's cosine; whether it holds what the question asks for -- a number for
+   "how many", a date for "when", a name for "who"; whether it adds anything beyond the
+   question or names something the question does not), *where it sits* (first sentence of its
+   passage, lead sentence of its article -- news puts the answer up front), and *the evidence*:
+   its passage's rank and final retrieval score relative to the top passage (date-aware when
+   ``as_of`` is given), so the best-ranked passage wins unless another's sentence is clearly
+   better.
+3. A logistic model turns the features into the probability that the sentence holds the answer
+   (``AnswerConfig.sentence_weights``, fitted by ``eval/fit_answerer.py`` on the earlier half of
+   news-dev by date and checked on the later half).
+4. One sentence answers, so the answer comes from one article. The sentence before it joins
+   (same citation, one contiguous span) only when the chosen sentence leans on it (a pronoun or
+   connective, "he said", "The talks" after the sentence that introduced them); in an article's
+   short lead paragraph, the paragraph's other likeliest sentence joins when both fit in
+   ``lead_pair_words`` words. Only a question that asks for several things ("which countries",
+   "both", comparisons) gets more sentences, each from a different article and each adding a
+   fact the others do not.
+5. Confidence: a second logistic model over the best sentence's probability and the top
+   passage's relevance and cosine -- plus, only for a dated question that asks about recent
+   events ("this week", "latest", "on Tuesday"), the top passage's freshness; an undated
+   question has its own model and threshold, so it is not judged by a recency it never got, and
+   an older article answering a dated question without such a cue is not doubted for its age. Below the threshold the answer abstains ("the articles don't
+   say") and the passages are returned as related reading.
 """
 from __future__ import annotations
 
@@ -29,6 +39,7 @@ import numpy as np
 from .config import AnswerConfig
 from .embeddings import Embedder
 from .support import names, numbers
+from .retrieval import temporal_cue
 from .text import STOPWORDS, content_terms, sentence_spans, stem, words
 from .types import Answer, Citation, Passage
 
@@ -47,7 +58,11 @@ class Candidate:
     end: int
     text: str
     context: str = ""  # the sentence before it in the article (pronouns often point there)
-    score: float = 0.0
+    prev_span: tuple[int, int] | None = None  # that sentence's span, when adjacent
+    score: float = 0.0  # probability that the sentence holds the answer (AnswerConfig.sentence_weights)
+    terms: frozenset[str] | set[str] = frozenset()  # question terms the sentence contains
+    features: dict | None = None  # what the score is computed from (see ExtractiveAnswerer.score)
+    dependent: bool = False  # leans on the sentence before it (in the same passage)
 
 
 def expected_type(question: str) -> str | None:
@@ -93,6 +108,33 @@ def has_type(sentence: str, kind: str | None) -> bool:
     return True
 
 
+_DEPENDENT_START = re.compile(
+    r"^[\"'\u201c\u2018(]*(he|she|they|it|its|his|her|their|them|this|that|these|those|there|such|both|"
+    r"but|however|also|meanwhile|still|instead|yet|so|and|then|thus|the latter|the former)\b", re.I)
+_ATTRIBUTION = re.compile(r"\b(he|she|they) (said|says|added|told|wrote|noted|explained|argued)\b", re.I)
+_THE_NOUN = re.compile(r"^[\"'\u201c\u2018(]*the\s+(\w+)", re.I)
+_MULTI = re.compile(
+    r"\b(both|compared?|comparison|difference between|respectively|as well as)\b|"
+    r"\b(which|what)\s+(two|three|four|five|\d+)\b|"
+    r"\b(which|what)\s+(countries|nations|states|cities|companies|teams|people|players|candidates|leaders|"
+    r"members|groups|events)\b", re.I)
+
+
+def depends_on_previous(sentence: str, previous: str) -> bool:
+    """True when ``sentence`` cannot be read alone: it points back at ``previous``."""
+    if not previous:
+        return False
+    if _DEPENDENT_START.match(sentence) or _ATTRIBUTION.search(sentence):
+        return True
+    m = _THE_NOUN.match(sentence)  # "The talks ..." after a sentence that introduced the talks
+    return bool(m) and stem(m.group(1).lower()) in set(content_terms(previous))
+
+
+def needs_several(question: str) -> bool:
+    """Questions whose answer spans several facts or articles (comparisons, "which countries")."""
+    return bool(_MULTI.search(question))
+
+
 class ExtractiveAnswerer:
     def __init__(self, embedder: Embedder, article_text: Callable[[str], str], config: AnswerConfig | None = None,
                  term_weight: Callable[[str], float] | None = None):
@@ -108,24 +150,29 @@ class ExtractiveAnswerer:
         for p in passages[: self.config.passages_considered]:
             text = self.article_text(p.doc_id)
             before = sentence_spans(text, max(0, p.chunk.start - 600), p.chunk.start)
-            prev = text[before[-1][0]:before[-1][1]] if before and p.chunk.start - before[-1][1] <= 2 else ""
+            prev = (before[-1] if before and p.chunk.start - before[-1][1] <= 2 else None)
             for s, e in sentence_spans(text, p.chunk.start, p.chunk.end):
                 if len(text[s:e]) >= 12 and (p.doc_id, s) not in seen:
                     seen.add((p.doc_id, s))
-                    out.append(Candidate(p, s, e, text[s:e], context=prev))
-                prev = text[s:e]
+                    c = Candidate(p, s, e, text[s:e], context=text[prev[0]:prev[1]] if prev else "")
+                    c.prev_span = prev
+                    out.append(c)
+                prev = (s, e)
         return out
 
     def score(self, question: str, qvec: np.ndarray, cands: list[Candidate]) -> None:
+        """Each candidate's features (``FEATURES``) and its probability of holding the answer."""
         if not cands:
             return
+        cfg = self.config
         with_ctx = [i for i, c in enumerate(cands) if c.context]
         vecs = self.embedder.encode([c.text for c in cands] + [f"{cands[i].context} {cands[i].text}" for i in with_ctx])
         sims = vecs[: len(cands)] @ qvec
         # a sentence read with the one before it may match better ("The talks ... They will be ...")
         for j, i in enumerate(with_ctx):
-            sims[i] = max(sims[i], float(vecs[len(cands) + j] @ qvec) - self.config.context_penalty)
+            sims[i] = max(sims[i], float(vecs[len(cands) + j] @ qvec) - cfg.context_penalty)
         q_terms = set(content_terms(question))
+        q_facts = names(question) | numbers(question)
         kind = expected_type(question)
         sent_terms = [set(content_terms(c.text)) for c in cands]
         n = len(cands)
@@ -134,14 +181,15 @@ class ExtractiveAnswerer:
                    for t in q_terms}
         focus = focus_term(question)
         if focus in weights:
-            weights[focus] *= self.config.focus_weight
+            weights[focus] *= cfg.focus_weight
         total = sum(weights.values()) or 1.0
+        top_score = max(c.passage.score for c in cands)
+        top_rel = max(_relevance(c.passage) for c in cands)
         passage_terms: dict[int, set[str]] = {}
+        position: dict[int, int] = {}
         for c, sim, s_terms in zip(cands, sims, sent_terms):
             pid = c.passage.chunk.id
-            if self.config.nearby == "context":
-                passage_terms[pid] = set(content_terms(c.context))
-            elif pid not in passage_terms:
+            if pid not in passage_terms:
                 passage_terms[pid] = set(content_terms(c.passage.title + " " + c.passage.text))
             if q_terms:
                 inside = sum(weights[t] for t in q_terms & s_terms)
@@ -149,41 +197,121 @@ class ExtractiveAnswerer:
                 lex = (inside + 0.5 * nearby) / total
             else:
                 lex = 0.0
-            pdense = c.passage.dense if c.passage.dense is not None else float(sim)
-            score = 0.55 * float(sim) + 0.30 * lex + 0.15 * pdense
-            if not has_type(c.text, kind):
-                score *= 0.8
-            if s_terms and not (s_terms - q_terms):
-                score *= 0.7
-            c.score = score
+            idx = position.get(pid, 0)  # candidates of a passage come in text order
+            position[pid] = idx + 1
+            c.terms = s_terms & q_terms
+            c.dependent = bool(c.prev_span and c.prev_span[0] >= c.passage.chunk.start
+                               and depends_on_previous(c.text, c.context))
+            c.features = {
+                "sim": float(sim), "lex": lex,
+                "pdense": c.passage.dense if c.passage.dense is not None else float(sim),
+                "typed": float(has_type(c.text, kind)),
+                "adds": float(bool(s_terms - q_terms) or not s_terms),
+                "novel": float(bool((names(c.text) | numbers(c.text)) - q_facts)),
+                "article_lead": float(c.start == 0), "passage_first": float(idx == 0), "position": min(idx, 3) / 3,
+                "rank": (c.passage.rank - 1) / 9, "score_gap": c.passage.score - top_score,
+                "relevance_gap": _relevance(c.passage) - top_rel, "words": min(len(c.text.split()), 60) / 60,
+                "dependent": float(c.dependent), "question_terms": len(c.terms) / 5,
+                "focus": float(focus is not None and focus in s_terms),
+            }
+            c.score = _logistic(cfg.sentence_weights, c.features)
 
-    def answer(self, question: str, qvec: np.ndarray, passages: list[Passage]) -> Answer:
+    def confidence(self, question: str, best: Candidate | None, passages: list[Passage],
+                   as_of: str | None = None) -> float:
+        """Probability that the articles answer the question, from the best sentence's probability and
+        the top passage's relevance and cosine -- and, only when the question has a date and asks about
+        recent events ("this week", "latest"), how fresh the top passage is. An undated question has
+        its own model, and an older article answering a dated question without such a cue is not
+        doubted for its age."""
+        cfg = self.config
+        top = passages[0] if passages else None
+        if best is None or top is None:
+            return 0.0
+        f = {"sentence": best.score, "relevance": _relevance(top),
+             "dense": top.dense if top.dense is not None else 0.0}
+        if as_of:
+            cue = float(temporal_cue(question))
+            f["recent_cue"] = cue
+            f["fresh_if_cue"] = cue * freshness(top.published, as_of)
+            return _logistic(cfg.confidence_weights_dated, f)
+        return _logistic(cfg.confidence_weights, f)
+
+    def threshold(self, as_of: str | None) -> float:
+        return self.config.abstain_threshold_dated if as_of else self.config.abstain_threshold
+
+    def choose(self, question: str, cands: list[Candidate]) -> list[Candidate]:
+        """The best sentence, and more only when the question asks for several things."""
+        cfg = self.config
+        best = cands[0]
+        chosen = [best]
+        if needs_several(question):
+            covered = set(best.terms)
+            facts = names(best.text) | numbers(best.text)
+            for c in cands[1:]:
+                if len(chosen) >= cfg.max_sentences or c.score < best.score * cfg.relative_margin:
+                    break
+                if any(c.passage.doc_id == o.passage.doc_id for o in chosen):
+                    continue  # each part from the article best for it
+                new_facts = (names(c.text) | numbers(c.text)) - facts
+                if not (c.terms - covered) and not new_facts:
+                    continue  # says nothing the chosen sentences do not
+                chosen.append(c)
+                covered |= c.terms
+                facts |= new_facts
+        return chosen
+
+    def span(self, c: Candidate, cands: list[Candidate]) -> tuple[int, int]:
+        """The cited span: the sentence; with the one before it when it leans on it; and, in a short
+        lead paragraph, with the paragraph's other most likely sentence when together they stay
+        within ``lead_pair_words`` words. Always one contiguous stretch of the passage."""
+        start, end = (c.prev_span[0], c.end) if c.dependent else (c.start, c.end)
+        if c.passage.chunk.start == 0 and self.config.lead_pair_words:
+            text = self.article_text(c.passage.doc_id)
+            others = [o for o in cands if o.passage is c.passage and o is not c]
+            if others:
+                o = max(others, key=lambda x: x.score)
+                s2, e2 = min(start, o.start), max(end, o.end)
+                if len(text[s2:e2].split()) <= self.config.lead_pair_words:
+                    start, end = s2, e2
+        return start, end
+
+    def answer(self, question: str, qvec: np.ndarray, passages: list[Passage], as_of: str | None = None) -> Answer:
         cands = self.candidates(passages)
         self.score(question, qvec, cands)
-        cands.sort(key=lambda c: c.score, reverse=True)
-        best = cands[0].score if cands else 0.0
-        cfg = self.config
-        top = passages[0].score if passages else 0.0
-        confidence = (1 - cfg.retrieval_weight) * best + cfg.retrieval_weight * min(1.0, top)
-        if not cands or best < cfg.min_sentence_score or confidence < cfg.abstain_threshold:
+        ranked = sorted(cands, key=lambda c: c.score, reverse=True)
+        confidence = self.confidence(question, ranked[0] if ranked else None, passages, as_of)
+        if not ranked or confidence < self.threshold(as_of):
             return Answer(question=question, text=ABSTAIN_TEXT, citations=[], abstained=True,
                           passages=passages, confidence=confidence)
-        chosen: list[Candidate] = []
-        for c in cands:
-            if len(chosen) >= self.config.max_sentences or c.score < best * self.config.relative_margin:
-                break
-            if any(c.passage.doc_id == o.passage.doc_id and c.start < o.end and o.start < c.end for o in chosen):
-                continue
-            if any(c.text.strip().lower() == o.text.strip().lower() for o in chosen):
-                continue
-            chosen.append(c)
         citations = []
         parts = []
-        for n, c in enumerate(chosen, start=1):
+        for n, c in enumerate(self.choose(question, ranked), start=1):
             p = c.passage
+            start, end = self.span(c, cands)
+            quote = self.article_text(p.doc_id)[start:end]
             citations.append(Citation(n=n, doc_id=p.doc_id, title=p.title, url=p.url, published=p.published,
-                                      source=p.source, quote=c.text, start=c.start, end=c.end,
+                                      source=p.source, quote=quote, start=start, end=end,
                                       passage_rank=p.rank))
-            parts.append(f"{c.text} [{n}]")
+            parts.append(f"{quote} [{n}]")
         return Answer(question=question, text=" ".join(parts), citations=citations, abstained=False,
                       passages=passages, confidence=confidence)
+
+
+def _relevance(p: Passage) -> float:
+    return p.relevance if p.relevance is not None else p.score
+
+
+def freshness(published: str, as_of: str, half_life_days: float = 7.0) -> float:
+    """1.0 for an article of the question's day, halving every week before it; 0 when undated."""
+    import datetime as dt
+
+    try:
+        age = (dt.date.fromisoformat(as_of[:10]) - dt.date.fromisoformat(published[:10])).days
+    except (TypeError, ValueError):
+        return 0.0
+    return float(0.5 ** (max(0, age) / half_life_days))
+
+
+def _logistic(weights: dict[str, float], features: dict[str, float]) -> float:
+    z = weights.get("bias", 0.0) + sum(w * features[k] for k, w in weights.items() if k != "bias")
+    return float(1.0 / (1.0 + np.exp(-z)))

@@ -32,25 +32,33 @@ class RetrievalConfig:
     recency_half_life_days: float = 7.0  # as_of: weight of an article halves every this many days
     recency_weight: float = 2.0  # rrf: fused score x (1 + recency_weight * 0.5 ** (age / half_life))
     fusion: str = "linear"  # "linear": weighted cosine + scaled BM25 + recency bonus; "rrf": rank fusion
-    recency_bonus: float = 0.4  # linear: + recency_bonus * 0.5 ** (age / half_life)
+    recency_bonus: float = 0.4  # linear: + recency_bonus * 0.5 ** (age / half_life), top candidates only
+    recency_top_n: int = 40  # the date prior applies only among this many most relevant candidates (0 = all)
+    recency_no_cue: float = 1.0  # the prior's strength when the question has no "this week"/"latest" cue
     max_per_article: int = 3
     near_duplicate_jaccard: float = 0.8
 
 
 @dataclass(frozen=True)
 class AnswerConfig:
-    max_sentences: int = 3
+    max_sentences: int = 3  # only for questions that ask for several things (answer.needs_several)
     passages_considered: int = 5
-    # confidence = (1 - retrieval_weight) * best sentence score + retrieval_weight * top passage score;
-    # abstain below abstain_threshold, or when the best sentence scores below min_sentence_score.
-    # Both calibrated on news-dev (see README, "Abstention").
-    retrieval_weight: float = 0.5
-    abstain_threshold: float = 0.47
-    min_sentence_score: float = 0.30
-    relative_margin: float = 0.85  # extra sentences must score within this ratio of the best
+    # Sentence scorer and abstention: logistic models fitted on the earlier half of news-dev by date and
+    # checked on the later half (python eval/fit_answerer.py prints these; README "Answers and abstention").
+    sentence_weights: dict = field(default_factory=lambda: dict(SENTENCE_WEIGHTS))
+    confidence_weights: dict = field(default_factory=lambda: dict(CONFIDENCE_WEIGHTS))  # questions without a date
+    confidence_weights_dated: dict = field(default_factory=lambda: dict(CONFIDENCE_WEIGHTS_DATED))
+    abstain_threshold: float = 0.27  # abstain when the confidence is below it (undated questions)
+    abstain_threshold_dated: float = 0.17  # the same for questions with as_of
+    lead_pair_words: int = 45  # a lead paragraph's two likeliest sentences are cited together up to this length
+    relative_margin: float = 0.85  # extra sentences (several-part questions) score within this ratio of the best
     context_penalty: float = 0.03  # cost of reading a sentence together with the one before it
     focus_weight: float = 2.0  # extra weight of the question's focus word (see answer.focus_term)
-    nearby: str = "passage"  # half credit for question words found in: "passage" or "context" sentence
+
+
+SENTENCE_WEIGHTS = {"bias": -2.6296, "sim": 1.8088, "lex": -0.5545, "pdense": 1.4402, "typed": 0.8755, "adds": -1.4494, "novel": 0.5339, "rank": -6.5794, "score_gap": 5.6719, "relevance_gap": -3.0703, "words": 0.2192, "dependent": -1.2155, "question_terms": 1.9008, "focus": 1.0}
+CONFIDENCE_WEIGHTS = {"bias": -5.0501, "sentence": 1.573, "relevance": 3.2187, "dense": 4.2232}
+CONFIDENCE_WEIGHTS_DATED = {"bias": -4.6357, "sentence": 2.8146, "relevance": 2.277, "dense": 3.7438, "recent_cue": -1.0468, "fresh_if_cue": 3.3055}
 
 
 def as_dict(*configs) -> dict:

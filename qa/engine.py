@@ -157,7 +157,7 @@ class QA:
         t = time.perf_counter()
         answerer = ExtractiveAnswerer(self.embedder, lambda d: store.articles[d].text, self.answer_config,
                                       term_weight=retriever.idf)
-        answer = answerer.answer(query, qvec, passages)  # a follow-up is scored with its context
+        answer = answerer.answer(query, qvec, passages, as_of=filters.as_of)  # a follow-up: scored with its context
         answer.question = question
         timings["answer"] = (time.perf_counter() - t) * 1000
         # 3. generate and verify (language-model modes)
@@ -236,6 +236,17 @@ class QA:
         out = delete(doc_ids, self.index_dir, self.embedder)
         self._refresh()
         return out
+
+    def newest_date(self, sources: Iterable[str] | None = None) -> str | None:
+        """The newest article's publication date (among ``sources`` when given): the chat app's
+        default "as of" date, so the date prior favours the latest news unless cleared."""
+        from .retrieval import _norm_source
+
+        self._refresh()
+        wanted = {_norm_source(s) for s in sources} if sources else None
+        dates = [a.published for a in self.store.articles.values()
+                 if a.published and (wanted is None or _norm_source(a.source) in wanted)]
+        return max(dates) if dates else None
 
     def articles(self) -> list[Article]:
         self._refresh()

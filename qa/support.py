@@ -97,6 +97,13 @@ class SupportResult:
     reasons: list[str] = field(default_factory=list)
 
 
+def _best_match(claim: str, ev_sents: list[str], default: str) -> str:
+    """The evidence sentence sharing the most content words with ``claim``."""
+    terms = set(content_terms(claim))
+    overlaps = [len(terms & set(content_terms(s))) for s in ev_sents]
+    return ev_sents[int(np.argmax(overlaps))] if ev_sents and max(overlaps) else default
+
+
 class SupportScorer:
     """Scores claims against evidence; pass an embedder to also accept close paraphrases."""
 
@@ -142,8 +149,9 @@ class SupportScorer:
         missing_names = {n for n in names(claim) - ev_words - given_names if not _demonym_of(n, ev_words)}
         if missing_names:
             reasons.append(f"names not in evidence: {', '.join(sorted(missing_names))}")
-        if negated(claim) != negated(best_sentence):
-            reasons.append("negation differs from the evidence")
+        if any(negated(part) != negated(_best_match(part, ev_sents, best_sentence))
+               for part in (claim[a:b] for a, b in sentence_spans(claim) or [(0, len(claim))])):
+            reasons.append("negation differs from the evidence")  # each sentence of the claim vs its evidence
         covered = not claim_terms and given is not None or coverage >= MIN_COVERAGE or (
             cosine is not None and cosine >= MIN_COSINE and coverage >= MIN_COVERAGE_WITH_COSINE)
         if not covered:

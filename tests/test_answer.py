@@ -1,0 +1,105 @@
+"""The extractive answerer: one article, the right sentence, neighbours only when needed."""
+from conftest import write_jsonl
+from qa.answer import depends_on_previous, freshness, needs_several
+from qa.engine import QA
+
+
+def test_depends_on_previous():
+    prev = "Russia, Turkey and Iran agreed to hold talks in Astana."
+    assert depends_on_previous("They will mediate between the parties.", prev)
+    assert depends_on_previous("\u201cWe are ready,\u201d he said on Monday.", prev)
+    assert depends_on_previous("The talks open on January 23.", prev)  # "talks" introduced before
+    assert not depends_on_previous("The weather was cold in Kazakhstan.", prev)
+    assert not depends_on_previous("Astana hosted the first round.", prev)
+    assert not depends_on_previous("They will mediate.", "")
+
+
+def test_needs_several():
+    assert needs_several("Which countries will mediate the talks?")
+    assert needs_several("Compare the two offers made by the unions")
+    assert not needs_several("Who will mediate the Astana talks?")
+
+
+def test_freshness():
+    assert freshness("2017-01-20", "2017-01-20") == 1.0
+    assert abs(freshness("2017-01-13", "2017-01-20") - 0.5) < 1e-9
+    assert freshness("", "2017-01-20") == 0.0
+
+
+RECS = [
+    {"id": "quake", "title": "Quake", "published": "2020-01-10",
+     "text": "A wave of earthquakes shook Puerto Rico this week. Some residents slept outdoors as a precaution."},
+    {"id": "quake-old", "title": "Old quake", "published": "2019-05-01",
+     "text": "Earthquakes are common in the Caribbean region. Seismologists monitor the area closely."},
+    {"id": "glacier", "title": "Glacier", "published": "2021-02-07",
+     "text": "A glacier broke off in northern India and flooded a valley. Rescuers searched tunnels."},
+]
+
+
+def _engine(tmp_path, embedder):
+    e = QA(index_dir=tmp_path / "idx", embedder=embedder)
+    e.ingest([write_jsonl(tmp_path / "c.jsonl", RECS)])
+    return e
+
+
+def test_answer_comes_from_one_article_with_exact_spans(tmp_path, fake_embedder):
+    e = _engine(tmp_path, fake_embedder)
+    a = e.ask("Which island was shaken by a wave of earthquakes this week?", as_of="2020-01-11")
+    assert not a.abstained
+    assert "Puerto Rico" in a.text
+    assert {c.doc_id for c in a.citations} == {"quake"}  # no runner-up sentences from other articles
+    for c in a.citations:
+        assert e.article_text(c.doc_id)[c.start:c.end] == c.quote
+    # a short lead paragraph is quoted as one contiguous span, within the word budget
+    assert len(a.citations) == 1 and len(a.citations[0].quote.split()) <= e.answer_config.lead_pair_words
+
+
+def test_neighbour_joins_only_when_the_sentence_leans_on_it(tmp_path, fake_embedder):
+    from qa.answer import ExtractiveAnswerer
+    from qa.config import AnswerConfig
+    from qa.types import Article
+
+    text = ("The city council met on Monday to discuss the new harbour. Officials presented three plans. "
+            "They chose the northern site for the harbour, which will cost 40 million euros. "
+            "Fishing boats will move there in 2019. The council also discussed parking.")
+    e = QA(index_dir=tmp_path / "idx", embedder=fake_embedder)
+    e.ingest(articles=[Article(id="h", text=text, title="Harbour")])
+    question = "Which site did they choose for the harbour?"
+    qvec = fake_embedder.encode([question])[0]
+    passages = e.retriever.search(question, k=3)
+    for budget, expect_lead_pair in ((0, False), (200, True)):
+        a = ExtractiveAnswerer(fake_embedder, e.article_text, AnswerConfig(lead_pair_words=budget))
+        cands = a.candidates(passages)
+        a.score(question, qvec, cands)
+        they = next(c for c in cands if c.text.startswith("They chose"))
+        fishing = next(c for c in cands if c.text.startswith("Fishing"))
+        assert they.dependent and not fishing.dependent
+        s, t = a.span(they, cands)
+        quote = text[s:t]
+        assert "Officials presented three plans. They chose" in quote  # leans on the sentence before
+        if not expect_lead_pair:
+            assert quote == "Officials presented three plans. They chose the northern site for the harbour, " \
+                            "which will cost 40 million euros."
+            assert text[slice(*a.span(fishing, cands))] == "Fishing boats will move there in 2019."
+        else:  # a lead paragraph within the budget: the paragraph's other likeliest sentence joins
+            assert len(quote) > len("Officials presented three plans. They chose the northern site")
+
+
+def test_undated_confidence_does_not_use_freshness(tmp_path, fake_embedder):
+    e = _engine(tmp_path, fake_embedder)
+    q = "Which island was shaken by a wave of earthquakes this week?"
+    assert "fresh_if_cue" in e.answer_config.confidence_weights_dated
+    assert not any("fresh" in k for k in e.answer_config.confidence_weights)
+    a1 = e.ask(q)
+    a2 = e.ask(q)
+    assert a1.confidence == a2.confidence
+    # moving the date far away lowers a dated question's confidence (the top passage is no longer fresh)
+    fresh = e.ask(q, as_of="2020-01-11").confidence
+    stale = e.ask(q, as_of="2020-09-11").confidence
+    assert fresh > stale
+
+
+def test_off_topic_question_abstains(tmp_path, fake_embedder):
+    e = _engine(tmp_path, fake_embedder)
+    a = e.ask("What is the recipe for sourdough bread?")
+    assert a.abstained and a.citations == []
