@@ -195,9 +195,10 @@ def build_app(index_dir: str | None = None, feedback_path: str | None = None, up
 
     # ---- chat -----------------------------------------------------------------------
     def respond(message, history, as_of, date_from, date_to, sources, k, mode, show_unsupported,
-                session: Session):
+                session: Session, auto_as_of: str = ""):
         from qa.conversation import Turn
         from qa.errors import QAError
+        from qa.retrieval import temporal_cue
 
         session = session or Session()
         history = list(history or [])
@@ -210,11 +211,14 @@ def build_app(index_dir: str | None = None, feedback_path: str | None = None, up
         history.append({"role": "assistant", "content": "…"})
         yield history, "", gr.update(), gr.update(), gr.update(), session
         mode = mode if mode in modes else "extractive"
+        as_of = (as_of or "").strip() or None
+        if as_of and as_of == (auto_as_of or "").strip() and not temporal_cue(message):
+            as_of = None  # the default date serves questions about recent events; a typed date serves all
         try:
             answer = None
             draft = ""
             last = 0.0
-            for event in engine.ask_stream(message, k=int(k), as_of=(as_of or "").strip() or None,
+            for event in engine.ask_stream(message, k=int(k), as_of=as_of,
                                            date_from=(date_from or "").strip() or None,
                                            date_to=(date_to or "").strip() or None, sources=sources or None,
                                            history=session.turns, mode=mode,
@@ -376,7 +380,15 @@ def build_app(index_dir: str | None = None, feedback_path: str | None = None, up
                     copy_box = gr.Textbox(label="Answer with sources (copy)", lines=3, interactive=False,
                                           buttons=["copy"], elem_id="copy")
                     with gr.Accordion("Filters and settings", open=False):
-                        as_of = gr.Textbox(label="As of (YYYY-MM-DD)", placeholder="ignore later articles, favour recent ones")
+                        as_of = gr.Textbox(label="As of (YYYY-MM-DD)", value=engine.newest_date() or "",
+                                           placeholder="no date: every article counts the same",
+                                           info="Ignores later articles and favours the days before it among "
+                                                "comparably relevant ones. Defaults to the newest article's date "
+                                                "(of the chosen sources), used for questions about recent events "
+                                                "(\"this week\", \"latest\"); a date you type applies to every "
+                                                "question. Clear it to ignore dates.",
+                                           elem_id="as-of")
+                        auto_as_of = gr.State(engine.newest_date() or "")
                         with gr.Row():
                             date_from = gr.Textbox(label="Published from", placeholder="YYYY-MM-DD", min_width=120)
                             date_to = gr.Textbox(label="Published to", placeholder="YYYY-MM-DD", min_width=120)
@@ -403,7 +415,7 @@ def build_app(index_dir: str | None = None, feedback_path: str | None = None, up
                     del_btn = gr.Button("Delete selected", variant="stop")
 
         outputs = [chat, box, sources, copy_box, searched, session]
-        inputs = [box, chat, as_of, date_from, date_to, src_filter, k, mode, show_unsupported, session]
+        inputs = [box, chat, as_of, date_from, date_to, src_filter, k, mode, show_unsupported, session, auto_as_of]
         box.submit(respond, inputs, outputs, api_name="ask", concurrency_limit=4)
         chat.select(show_turn, [session], [sources, copy_box, searched], api_name=False)
         chat.like(on_like, [session], None, api_name=False)
@@ -416,6 +428,16 @@ def build_app(index_dir: str | None = None, feedback_path: str | None = None, up
         search.change(article_rows, [search, order], table, api_name=False)
         order.change(article_rows, [search, order], table, api_name=False)
         demo.load(refresh_library, [search, order], lib_out, api_name=False)
+
+        def default_as_of(current, auto, chosen):
+            """Follow the newest date of the chosen sources unless the user typed or cleared the date."""
+            newest = engine.newest_date(chosen or None) or ""
+            if (current or "").strip() == (auto or ""):
+                return newest, newest
+            return gr.update(), auto
+
+        src_filter.change(default_as_of, [as_of, auto_as_of, src_filter], [as_of, auto_as_of], api_name=False)
+        demo.load(default_as_of, [as_of, auto_as_of, src_filter], [as_of, auto_as_of], api_name=False)
     return demo, engine
 
 
