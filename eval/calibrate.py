@@ -45,11 +45,13 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("results", help="results.jsonl written by qa eval --out")
     ap.add_argument("--max-false-abstention", type=float, default=0.05)
     ap.add_argument("--table", action="store_true", help="print every threshold's rates on both halves")
+    ap.add_argument("--threshold", type=float, help="report both halves at this threshold instead of fitting one "
+                    "(e.g. the shipped AnswerConfig.abstain_threshold_dated)")
     args = ap.parse_args(argv)
     rows = [json.loads(line) for line in open(args.results, encoding="utf-8") if line.strip()]
     early, late = split_by_time(rows)
-    grid = np.round(np.arange(0.20, 0.801, 0.005), 3)
-    t = fit(early, args.max_false_abstention, grid)
+    grid = np.round(np.arange(0.0, 1.0, 0.005), 3)
+    t = args.threshold if args.threshold is not None else fit(early, args.max_false_abstention, grid)
     out = {"threshold": t, "max_false_abstention": args.max_false_abstention}
     for name, part in (("earlier half (fit)", early), ("later half (held out)", late), ("all", rows)):
         fa, cr = rates(part, t)
@@ -59,8 +61,11 @@ def main(argv: list[str] | None = None) -> dict:
               f"unanswerable {n_un:>3}  false_abstention {fa:.3f}  correct_rejection {cr:.3f}")
         out[name.split()[0]] = {"false_abstention": fa, "correct_rejection": cr, "n": len(part),
                                 "n_unanswerable": n_un}
-    print(f"threshold fitted on the earlier half: {t:.3f} (highest correct rejection with false abstention "
-          f"<= {args.max_false_abstention})")
+    if args.threshold is None:
+        print(f"threshold fitted on the earlier half: {t:.3f} (highest correct rejection with false abstention "
+              f"<= {args.max_false_abstention})")
+    else:
+        print(f"threshold given: {t:.3f}")
     if args.table:
         print("threshold  early FA  early CR  late FA  late CR")
         for g in grid[::4]:

@@ -160,10 +160,13 @@ class ExtractiveAnswerer:
                 prev = (s, e)
         return out
 
-    def score(self, question: str, qvec: np.ndarray, cands: list[Candidate]) -> None:
-        """Each candidate's features (``FEATURES``) and its probability of holding the answer."""
+    def score(self, question: str, qvec: np.ndarray, cands: list[Candidate], asked: str | None = None) -> None:
+        """Each candidate's features and its probability of holding the answer. ``question`` is what was
+        searched (for a follow-up: the question plus the previous turn's topic words), ``asked`` the
+        question as the user put it: its own words, type and focus decide which sentence answers."""
         if not cands:
             return
+        asked = asked or question
         cfg = self.config
         with_ctx = [i for i, c in enumerate(cands) if c.context]
         vecs = self.embedder.encode([c.text for c in cands] + [f"{cands[i].context} {cands[i].text}" for i in with_ctx])
@@ -172,14 +175,15 @@ class ExtractiveAnswerer:
         for j, i in enumerate(with_ctx):
             sims[i] = max(sims[i], float(vecs[len(cands) + j] @ qvec) - cfg.context_penalty)
         q_terms = set(content_terms(question))
+        own_terms = set(content_terms(asked))
         q_facts = names(question) | numbers(question)
-        kind = expected_type(question)
+        kind = expected_type(asked)
         sent_terms = [set(content_terms(c.text)) for c in cands]
         n = len(cands)
         # corpus IDF times IDF among the candidate sentences: terms that single out a sentence count most
         weights = {t: self.term_weight(t) * np.log(1.0 + n / (1 + sum(t in s for s in sent_terms)))
                    for t in q_terms}
-        focus = focus_term(question)
+        focus = focus_term(asked)
         if focus in weights:
             weights[focus] *= cfg.focus_weight
         total = sum(weights.values()) or 1.0
@@ -199,7 +203,7 @@ class ExtractiveAnswerer:
                 lex = 0.0
             idx = position.get(pid, 0)  # candidates of a passage come in text order
             position[pid] = idx + 1
-            c.terms = s_terms & q_terms
+            c.terms = s_terms & own_terms
             c.dependent = bool(c.prev_span and c.prev_span[0] >= c.passage.chunk.start
                                and depends_on_previous(c.text, c.context))
             c.features = {
@@ -275,9 +279,10 @@ class ExtractiveAnswerer:
                     start, end = s2, e2
         return start, end
 
-    def answer(self, question: str, qvec: np.ndarray, passages: list[Passage], as_of: str | None = None) -> Answer:
+    def answer(self, question: str, qvec: np.ndarray, passages: list[Passage], as_of: str | None = None,
+               asked: str | None = None) -> Answer:
         cands = self.candidates(passages)
-        self.score(question, qvec, cands)
+        self.score(question, qvec, cands, asked=asked)
         ranked = sorted(cands, key=lambda c: c.score, reverse=True)
         confidence = self.confidence(question, ranked[0] if ranked else None, passages, as_of)
         if not ranked or confidence < self.threshold(as_of):

@@ -56,7 +56,7 @@ class AnswerConfig:
     focus_weight: float = 2.0  # extra weight of the question's focus word (see answer.focus_term)
 
 
-SENTENCE_WEIGHTS = {"bias": -2.6296, "sim": 1.8088, "lex": -0.5545, "pdense": 1.4402, "typed": 0.8755, "adds": -1.4494, "novel": 0.5339, "rank": -6.5794, "score_gap": 5.6719, "relevance_gap": -3.0703, "words": 0.2192, "dependent": -1.2155, "question_terms": 1.9008, "focus": 1.0}
+SENTENCE_WEIGHTS = {"bias": -2.6296, "sim": 1.8088, "lex": -0.5545, "pdense": 1.4402, "typed": 0.8755, "adds": -1.4494, "novel": 0.5339, "rank": -6.5794, "score_gap": 5.6719, "relevance_gap": -3.0703, "words": 0.2192, "dependent": 0.0, "question_terms": 1.9008, "focus": 1.0}
 CONFIDENCE_WEIGHTS = {"bias": -5.0501, "sentence": 1.573, "relevance": 3.2187, "dense": 4.2232}
 CONFIDENCE_WEIGHTS_DATED = {"bias": -4.6357, "sentence": 2.8146, "relevance": 2.277, "dense": 3.7438, "recent_cue": -1.0468, "fresh_if_cue": 3.3055}
 

@@ -157,7 +157,8 @@ class QA:
         t = time.perf_counter()
         answerer = ExtractiveAnswerer(self.embedder, lambda d: store.articles[d].text, self.answer_config,
                                       term_weight=retriever.idf)
-        answer = answerer.answer(query, qvec, passages, as_of=filters.as_of)  # a follow-up: scored with its context
+        # a follow-up is matched with its context, but its own words decide which sentence answers it
+        answer = answerer.answer(query, qvec, passages, as_of=filters.as_of, asked=question)
         answer.question = question
         timings["answer"] = (time.perf_counter() - t) * 1000
         # 3. generate and verify (language-model modes)
