@@ -147,9 +147,9 @@ def top1_accuracy(rows, weights) -> float:
     return float(np.mean(hits))
 
 
-def fit_all(dated_rows, undated_rows, max_fa: float = 0.05) -> dict:
+def fit_all(dated_rows, undated_rows, max_fa: float = 0.05, sentence_weights: dict | None = None) -> dict:
     early, late = split_by_time(dated_rows)
-    sw = fit_sentences(early)
+    sw = sentence_weights or fit_sentences(early)
     result = {"sentence_weights": sw,
               "sentence_top1": {"earlier": top1_accuracy(early, sw), "later": top1_accuracy(late, sw)}}
     for name, rows, dated in (("dated", dated_rows, True), ("undated", undated_rows, False)):
@@ -169,6 +169,9 @@ def main(argv=None) -> None:
     ap.add_argument("--questions", default=str(SHARED / "questions.jsonl"))
     ap.add_argument("--corpus", default=str(SHARED / "corpus.jsonl"))
     ap.add_argument("--max-false-abstention", type=float, default=0.08)
+    ap.add_argument("--keep-sentence-weights", action="store_true",
+                    help="fit only the confidence models, on the sentence weights in qa/config.py (which hold three "
+                         "hand-set values, see README: focus, dependent, typed)")
     args = ap.parse_args(argv)
     if not Path(args.questions).exists():
         sys.exit(f"{args.questions} not found (news-dev lives in ../shared/data, beside the project)")
@@ -187,7 +190,10 @@ def main(argv=None) -> None:
     qs = load_questions(args.questions)
     dated = collect(engine, qs, True, lambda d, t: bar("questions (dated)", d, t))
     undated = collect(engine, qs, False, lambda d, t: bar("questions (undated)", d, t))
-    print(json.dumps(fit_all(dated, undated, args.max_false_abstention), indent=2))
+    from qa.config import SENTENCE_WEIGHTS
+
+    keep = dict(SENTENCE_WEIGHTS) if args.keep_sentence_weights else None
+    print(json.dumps(fit_all(dated, undated, args.max_false_abstention, keep), indent=2))
 
 
 if __name__ == "__main__":

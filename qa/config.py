@@ -48,17 +48,17 @@ class AnswerConfig:
     sentence_weights: dict = field(default_factory=lambda: dict(SENTENCE_WEIGHTS))
     confidence_weights: dict = field(default_factory=lambda: dict(CONFIDENCE_WEIGHTS))  # questions without a date
     confidence_weights_dated: dict = field(default_factory=lambda: dict(CONFIDENCE_WEIGHTS_DATED))
-    abstain_threshold: float = 0.27  # abstain when the confidence is below it (undated questions)
-    abstain_threshold_dated: float = 0.17  # the same for questions with as_of
+    abstain_threshold: float = 0.28  # abstain when the confidence is below it (undated questions)
+    abstain_threshold_dated: float = 0.185  # the same for questions with as_of
     lead_pair_words: int = 45  # a lead paragraph's two likeliest sentences are cited together up to this length
     relative_margin: float = 0.85  # extra sentences (several-part questions) score within this ratio of the best
     context_penalty: float = 0.03  # cost of reading a sentence together with the one before it
     focus_weight: float = 2.0  # extra weight of the question's focus word (see answer.focus_term)
 
 
-SENTENCE_WEIGHTS = {"bias": -2.6296, "sim": 1.8088, "lex": -0.5545, "pdense": 1.4402, "typed": 0.8755, "adds": -1.4494, "novel": 0.5339, "rank": -6.5794, "score_gap": 5.6719, "relevance_gap": -3.0703, "words": 0.2192, "dependent": 0.0, "question_terms": 1.9008, "focus": 1.0}
-CONFIDENCE_WEIGHTS = {"bias": -5.0501, "sentence": 1.573, "relevance": 3.2187, "dense": 4.2232}
-CONFIDENCE_WEIGHTS_DATED = {"bias": -4.6357, "sentence": 2.8146, "relevance": 2.277, "dense": 3.7438, "recent_cue": -1.0468, "fresh_if_cue": 3.3055}
+SENTENCE_WEIGHTS = {"bias": -2.6296, "sim": 1.8088, "lex": -0.5545, "pdense": 1.4402, "typed": 2.0, "adds": -1.4494, "novel": 0.5339, "rank": -6.5794, "score_gap": 5.6719, "relevance_gap": -3.0703, "words": 0.2192, "dependent": 0.0, "question_terms": 1.9008, "focus": 1.0}
+CONFIDENCE_WEIGHTS = {"bias": -5.244, "sentence": 0.3765, "relevance": 3.9402, "dense": 4.7902}
+CONFIDENCE_WEIGHTS_DATED = {"bias": -4.9841, "sentence": 1.2492, "relevance": 2.9489, "dense": 4.5486, "recent_cue": -1.0673, "fresh_if_cue": 3.3654}
 
 
 def as_dict(*configs) -> dict:
