@@ -380,7 +380,8 @@ def build_app(index_dir: str | None = None, feedback_path: str | None = None, up
                     copy_box = gr.Textbox(label="Answer with sources (copy)", lines=3, interactive=False,
                                           buttons=["copy"], elem_id="copy")
                     with gr.Accordion("Filters and settings", open=False):
-                        as_of = gr.Textbox(label="As of (YYYY-MM-DD)", value=engine.newest_date() or "",
+                        newest = engine.newest_date() or ""
+                        as_of = gr.Textbox(label="As of (YYYY-MM-DD)", value=newest,
                                            placeholder="no date: every article counts the same",
                                            info="Ignores later articles and favours the days before it among "
                                                 "comparably relevant ones. Defaults to the newest article's date "
@@ -388,7 +389,7 @@ def build_app(index_dir: str | None = None, feedback_path: str | None = None, up
                                                 "(\"this week\", \"latest\"); a date you type applies to every "
                                                 "question. Clear it to ignore dates.",
                                            elem_id="as-of")
-                        auto_as_of = gr.State(engine.newest_date() or "")
+                        auto_as_of = gr.State(newest)
                         with gr.Row():
                             date_from = gr.Textbox(label="Published from", placeholder="YYYY-MM-DD", min_width=120)
                             date_to = gr.Textbox(label="Published to", placeholder="YYYY-MM-DD", min_width=120)

@@ -31,10 +31,10 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "data" / "news-dev"
-# Left out of the sentence model on purpose: news-dev's evidence paragraphs put the answer in their first
-# sentence, and a model that learns that picks article leads in longer articles (measured on
-# eval/sets/demo.jsonl: answer accuracy 0.71 with them, 0.89 without).
-POSITION = ("article_lead", "passage_first", "position")
+# Position in the article (lead sentence, first sentence of the passage) is not a feature on purpose:
+# news-dev's evidence paragraphs put the answer in their first sentence, and a model that learned that
+# picked article leads in longer articles (measured on eval/sets/demo.jsonl: answer accuracy 0.71 with
+# position features, 0.89 without).
 
 
 def collect(engine, questions, dated: bool, progress=None) -> list[dict]:
@@ -75,7 +75,7 @@ def _sigmoid(z):
 def fit_sentences(rows: list[dict]) -> dict[str, float]:
     from sklearn.linear_model import LogisticRegression
 
-    names = [k for k in next(r["features"][0] for r in rows if r["features"]) if k not in POSITION]
+    names = list(next(r["features"][0] for r in rows if r["features"]))
     X = [[f[k] for k in names] for r in rows if r["answerable"] for f in r["features"]]
     y = [g for r in rows if r["answerable"] for g in r["gold"]]
     m = LogisticRegression(C=1.0, max_iter=5000).fit(np.array(X), np.array(y))

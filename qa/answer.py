@@ -6,11 +6,11 @@
    (MiniLM cosine, alone or read with the sentence before it; IDF-weighted question-word
    coverage; the passage's cosine; whether it holds what the question asks for -- a number for
    "how many", a date for "when", a name for "who"; whether it adds anything beyond the
-   question or names something the question does not), *where it sits* (first sentence of its
-   passage, lead sentence of its article -- news puts the answer up front), and *the evidence*:
-   its passage's rank and final retrieval score relative to the top passage (date-aware when
-   ``as_of`` is given), so the best-ranked passage wins unless another's sentence is clearly
-   better.
+   question or names something the question does not; the question's focus word), and *the
+   evidence*: its passage's rank and final retrieval score relative to the top passage
+   (date-aware when ``as_of`` is given), so the best-ranked passage wins unless another's
+   sentence is clearly better. Position in the article is deliberately not a feature (see
+   ``eval/fit_answerer.py``).
 3. A logistic model turns the features into the probability that the sentence holds the answer
    (``AnswerConfig.sentence_weights``, fitted by ``eval/fit_answerer.py`` on the earlier half of
    news-dev by date and checked on the later half).
@@ -25,8 +25,9 @@
    passage's relevance and cosine -- plus, only for a dated question that asks about recent
    events ("this week", "latest", "on Tuesday"), the top passage's freshness; an undated
    question has its own model and threshold, so it is not judged by a recency it never got, and
-   an older article answering a dated question without such a cue is not doubted for its age. Below the threshold the answer abstains ("the articles don't
-   say") and the passages are returned as related reading.
+   an older article answering a dated question without such a cue is not doubted for its age.
+   Below the threshold the answer abstains ("the articles don't say") and the passages are
+   returned as related reading.
 """
 from __future__ import annotations
 
@@ -39,7 +40,7 @@ import numpy as np
 from .config import AnswerConfig
 from .embeddings import Embedder
 from .support import names, numbers
-from .retrieval import temporal_cue
+from .retrieval import _day, temporal_cue
 from .text import STOPWORDS, content_terms, sentence_spans, stem, words
 from .types import Answer, Citation, Passage
 
@@ -190,7 +191,6 @@ class ExtractiveAnswerer:
         top_score = max(c.passage.score for c in cands)
         top_rel = max(_relevance(c.passage) for c in cands)
         passage_terms: dict[int, set[str]] = {}
-        position: dict[int, int] = {}
         for c, sim, s_terms in zip(cands, sims, sent_terms):
             pid = c.passage.chunk.id
             if pid not in passage_terms:
@@ -201,8 +201,6 @@ class ExtractiveAnswerer:
                 lex = (inside + 0.5 * nearby) / total
             else:
                 lex = 0.0
-            idx = position.get(pid, 0)  # candidates of a passage come in text order
-            position[pid] = idx + 1
             c.terms = s_terms & own_terms
             c.dependent = bool(c.prev_span and c.prev_span[0] >= c.passage.chunk.start
                                and depends_on_previous(c.text, c.context))
@@ -212,7 +210,6 @@ class ExtractiveAnswerer:
                 "typed": float(has_type(c.text, kind)),
                 "adds": float(bool(s_terms - q_terms) or not s_terms),
                 "novel": float(bool((names(c.text) | numbers(c.text)) - q_facts)),
-                "article_lead": float(c.start == 0), "passage_first": float(idx == 0), "position": min(idx, 3) / 3,
                 "rank": (c.passage.rank - 1) / 9, "score_gap": c.passage.score - top_score,
                 "relevance_gap": _relevance(c.passage) - top_rel, "words": min(len(c.text.split()), 60) / 60,
                 "dependent": float(c.dependent), "question_terms": len(c.terms) / 5,
@@ -308,13 +305,8 @@ def _relevance(p: Passage) -> float:
 
 def freshness(published: str, as_of: str, half_life_days: float = 7.0) -> float:
     """1.0 for an article of the question's day, halving every week before it; 0 when undated."""
-    import datetime as dt
-
-    try:
-        age = (dt.date.fromisoformat(as_of[:10]) - dt.date.fromisoformat(published[:10])).days
-    except (TypeError, ValueError):
-        return 0.0
-    return float(0.5 ** (max(0, age) / half_life_days))
+    age = _day(as_of) - _day(published)
+    return 0.0 if np.isnan(age) else float(0.5 ** (max(0.0, age) / half_life_days))
 
 
 def _logistic(weights: dict[str, float], features: dict[str, float]) -> float:
