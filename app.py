@@ -292,7 +292,7 @@ def build_app(index_dir: str | None = None, feedback_path: str | None = None, up
         if q:
             arts = [a for a in arts if q in a.title.lower() or q in a.id.lower() or q in a.source.lower()]
         arts.sort(key=lambda a: a.published or "", reverse=(order != "oldest first"))
-        counts = {d: len(ids) for d, ids in engine.store.chunks_by_doc.items()}
+        counts = engine.store.chunk_counts()
         return [[a.id, a.title, a.source, a.published, counts.get(a.id, 0)] for a in arts]
 
     def stats_md() -> str:

@@ -1,4 +1,4 @@
-"""The ``qa`` command: ingest, ask, stats, delete, serve, eval."""
+"""The ``qa`` command: ingest, ask, stats, delete, compact, serve, eval."""
 from __future__ import annotations
 
 import argparse
@@ -19,6 +19,7 @@ EXAMPLES = """examples:
   qa verify "Russia, Turkey and Iran will mediate. [1]" --question "Who will mediate the Astana talks?"
   qa stats
   qa delete DOC_ID [DOC_ID ...]
+  qa compact
   qa serve --port 7860
   qa eval eval/sets/demo.jsonl --corpus demo/articles.jsonl --out eval_out/
 """
@@ -147,6 +148,25 @@ def cmd_delete(args) -> int:
     return 0
 
 
+def cmd_compact(args) -> int:
+    """Merge the index's vector segments into one (dropping deleted vectors; IVF when large)."""
+    from .config import ChunkingConfig
+    from .store import IndexStore, writer
+
+    index = args.index or default_index_dir()
+    m = IndexStore.manifest_of(index)
+    if m is None:
+        raise QAError(f"{index}: no index here yet; run `qa ingest` first")
+    with writer(index, m.model, m.dim, ChunkingConfig(**m.chunking)) as store:
+        report = store.compact()
+    if args.json:
+        print(json.dumps(report))
+    else:
+        print(f"segments {report['segments_before']} -> {report['segments_after']} ({report['kind']}), "
+              f"{report['vectors']} vectors")
+    return 0
+
+
 def cmd_serve(args) -> int:
     from app import launch  # app.py lives at the project root
 
@@ -235,6 +255,11 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("delete", help="remove articles by id")
     s.add_argument("doc_ids", nargs="+")
     s.set_defaults(func=cmd_delete)
+
+    s = sub.add_parser("compact", help="merge the index's vector segments, dropping deleted vectors "
+                       "(also automatic); large indexes get an approximate (IVF) index")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_compact)
 
     s = sub.add_parser("serve", help="start the chat app")
     s.add_argument("--host", default="127.0.0.1")

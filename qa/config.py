@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from dataclasses import asdict, dataclass, field
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: SQLite + FAISS segments (qa/store.py); 1 was JSONL + one FAISS file
 
 
 def default_index_dir() -> str:

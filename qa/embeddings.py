@@ -56,12 +56,19 @@ class MiniLMEmbedder:
         transformers.logging.disable_progress_bar()
 
         self.model = SentenceTransformer(model_path(), device="cpu")
+        # every core for the encoder (QA_THREADS to change it), set here on purpose: FAISS shares the
+        # OpenMP runtime and searches single-threaded (IndexStore.search_dense), so each sets its own
+        self.threads = int(os.environ.get("QA_THREADS", "0")) or (os.cpu_count() or 1)
         self.tokenizer = self.model.tokenizer
         self.max_tokens = int(self.model.max_seq_length)
         self.batch_size = batch_size
 
     def encode(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
         """Normalised embeddings, computed in batches of similar length (less padding on CPU)."""
+        import torch
+
+        if torch.get_num_threads() != self.threads:
+            torch.set_num_threads(self.threads)
         texts = list(texts)
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]), reverse=True)

@@ -241,12 +241,11 @@ class QA:
     def newest_date(self, sources: Iterable[str] | None = None) -> str | None:
         """The newest article's publication date (among ``sources`` when given): the chat app's
         default "as of" date, so the date prior favours the latest news unless cleared."""
-        from .retrieval import _norm_source
+        from .store import normalize_source
 
         self._refresh()
-        wanted = {_norm_source(s) for s in sources} if sources else None
-        dates = [a.published for a in self.store.articles.values()
-                 if a.published and (wanted is None or _norm_source(a.source) in wanted)]
+        wanted = {normalize_source(s) for s in sources} if sources else None
+        dates = [d for d, src in self.store.published_dates() if wanted is None or normalize_source(src) in wanted]
         return max(dates) if dates else None
 
     def articles(self) -> list[Article]:
@@ -256,10 +255,8 @@ class QA:
     def stats(self) -> dict:
         self._refresh()
         s = self.store
-        dates = sorted(a.published for a in s.articles.values() if a.published)
-        sources: dict[str, int] = {}
-        for a in s.articles.values():
-            sources[a.source or "(none)"] = sources.get(a.source or "(none)", 0) + 1
+        dates = sorted(d for d, _ in s.published_dates())
+        sources = s.source_counts()
         return {
             "index_dir": str(self.index_dir),
             "generation": s.generation_name,

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import ChunkingConfig, as_dict
+from .config import FORMAT_VERSION, ChunkingConfig, as_dict
 from .errors import InputError
 from .support import SupportScorer
 from .verify import cited_sentences  # noqa: F401 (re-exported for the tests)
@@ -143,7 +143,8 @@ def corpus_index_dir(corpus: Path, cache: Path, chunking: ChunkingConfig, model:
     with open(corpus, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
-    h.update(json.dumps({"chunking": as_dict(chunking), "model": model}, sort_keys=True).encode())
+    h.update(json.dumps({"chunking": as_dict(chunking), "model": model, "format": FORMAT_VERSION},
+                        sort_keys=True).encode())
     return cache / f"{corpus.stem}-{h.hexdigest()[:12]}"
 
 

@@ -1,10 +1,13 @@
 """Ingest: files -> articles -> (dedup, diff against the index) -> chunks -> vectors -> commit.
 
-One ingest is one atomic commit. A bad file is reported (with its reason) and skipped; the
-other files still go in, and nothing already indexed is touched unless it changed.
+An ingest commits in batches (``QA_COMMIT_CHUNKS`` chunks, default 4096): a small ingest is one
+atomic commit, a large one loses at most the batch in flight. A bad file is reported (with its
+reason) and skipped; the other files still go in, and nothing already indexed is touched unless
+it changed.
 """
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -75,7 +78,7 @@ def plan_changes(store: IndexStore, articles: list[Article], report: IngestRepor
             unchanged.add(a.id)
             report.unchanged.append(a.id)
             continue
-        dup_of = seen_hash.get(a.content_hash) or store.by_hash.get(a.content_hash)
+        dup_of = seen_hash.get(a.content_hash) or store.article_id_by_hash(a.content_hash)
         if dup_of is not None and dup_of != a.id:
             report.duplicates.append((a.origin, dup_of))
             continue
@@ -86,29 +89,48 @@ def plan_changes(store: IndexStore, articles: list[Article], report: IngestRepor
 
 
 def index_articles(store: IndexStore, articles: list[Article], embedder: Embedder,
-                   progress: Progress | None = None) -> int:
-    """Chunk, embed and add articles to the store (replacing older versions). Returns chunk count."""
+                   progress: Progress | None = None, batch_chunks: int = 0) -> int:
+    """Chunk, embed and add articles to the store (replacing older versions). Returns chunk count.
+
+    Streams in batches of about ``batch_chunks`` chunks (``QA_COMMIT_CHUNKS``, default 4096):
+    each batch is chunked, embedded and committed before the next is read, so memory does not
+    grow with the input and a crash loses at most the batch in flight.
+    """
+    batch_chunks = batch_chunks or int(os.environ.get("QA_COMMIT_CHUNKS", "4096"))
     config: ChunkingConfig = store.chunking
-    plan = []
-    texts: list[str] = []
-    for a in articles:
-        chunks = chunk_article(a, embedder, config, first_id=store.manifest.next_chunk_id)
-        store.allocate_chunk_ids(len(chunks))
-        title, _ = embedding_title(a.title, embedder) if config.title_in_embedding else ("", 0)
-        plan.append((a, chunks, len(texts)))
-        texts.extend(embedded_text(title, c.text, config) for c in chunks)
+    total = 0
     done = 0
+    i = 0
+    while i < len(articles):
+        plan = []
+        texts: list[str] = []
+        while i < len(articles) and (not texts or len(texts) < batch_chunks):
+            a = articles[i]
+            i += 1
+            chunks = chunk_article(a, embedder, config, first_id=store.manifest.next_chunk_id)
+            store.allocate_chunk_ids(len(chunks))
+            title, _ = embedding_title(a.title, embedder) if config.title_in_embedding else ("", 0)
+            plan.append((a, chunks, len(texts)))
+            texts.extend(embedded_text(title, c.text, config) for c in chunks)
 
-    def tick(n: int) -> None:
-        nonlocal done
-        done += n
+        embedded = 0
+
+        def tick(n: int) -> None:
+            nonlocal embedded
+            embedded += n
+            if progress:  # chunks of this batch and those before it (later batches are not chunked yet)
+                progress("embedding chunks", done + embedded, done + len(texts))
+
+        vectors = embedder.encode(texts, progress=tick) if texts else None
+        done += len(texts)
+        for a, chunks, offset in plan:
+            store.add_article(a, chunks, vectors[offset:offset + len(chunks)] if chunks else None)
+        if i < len(articles):
+            store.commit()
+        total += len(texts)
         if progress:
-            progress("embedding chunks", done, len(texts))
-
-    vectors = embedder.encode(texts, progress=tick) if texts else None
-    for a, chunks, offset in plan:
-        store.add_article(a, chunks, vectors[offset:offset + len(chunks)] if chunks else None)
-    return len(texts)
+            progress("articles indexed", i, len(articles))
+    return total
 
 
 def ingest(paths: Iterable[str | Path], index_dir: str | Path, embedder: Embedder,

@@ -1,7 +1,8 @@
 """Hybrid retrieval: dense (FAISS) + lexical (BM25), fused, filtered and time-aware.
 
-1. Filters (sources, date range, and ``as_of``: nothing published after it) make a mask over
-   chunks; FAISS searches only allowed ids (IDSelectorBatch) and BM25 gets the mask as weights.
+1. Filters (sources, date range, and ``as_of``: nothing published after it) make a boolean
+   mask by chunk id from the snapshot's arrays (numpy, no Python loop over chunks); FAISS
+   searches only allowed ids (IDSelectorBitmap) and lexical hits outside it are dropped.
 2. Fusion (default, linear): relevance = (cosine + 0.25 * BM25 / best BM25) / 1.25 over the
    union of both candidate lists (``fusion="rrf"``: reciprocal-rank fusion instead).
 3. ``as_of`` (the date prior): a passage among the ``recency_top_n`` most relevant candidates
@@ -16,29 +17,18 @@
 """
 from __future__ import annotations
 
-import datetime as dt
 import re
 from dataclasses import dataclass
 
-import bm25s
-import faiss
 import numpy as np
 
 from .config import RetrievalConfig
 from .embeddings import Embedder
-from .store import IndexStore
+from .store import IndexStore, day_number, lexical_terms, normalize_source
 from .types import Passage
 
-faiss.omp_set_num_threads(1)  # torch and FAISS thread pools fight on small machines
-
 MODES = ("hybrid", "dense", "lexical")
-
-
-def _day(iso: str) -> float:
-    try:
-        return float(dt.date.fromisoformat(iso[:10]).toordinal())
-    except (ValueError, TypeError):
-        return float("nan")
+_day = day_number
 
 
 _RECENT_CUE = re.compile(
@@ -52,10 +42,7 @@ def temporal_cue(query: str) -> bool:
     return bool(_RECENT_CUE.search(query))
 
 
-def _norm_source(s: str) -> str:
-    s = s.strip().lower()
-    s = re.sub(r"^[a-z]+://", "", s)
-    return s.removeprefix("www.").rstrip("/")
+_norm_source = normalize_source
 
 
 @dataclass
@@ -76,76 +63,52 @@ class Retriever:
         self.store = store
         self.embedder = embedder
         self.config = config or RetrievalConfig()
-        self.ids = np.array(sorted(store.chunks), dtype=np.int64)
-        self.pos = {int(c): i for i, c in enumerate(self.ids)}
-        chunks = [store.chunks[int(c)] for c in self.ids]
-        arts = [store.articles[c.doc_id] for c in chunks]
-        self.days = np.array([_day(a.published) for a in arts], dtype=np.float64)
-        self.sources = np.array([_norm_source(a.source) for a in arts], dtype=object)
-        self._stemmer = None
-        self.bm25 = None
-        if len(chunks):
-            import Stemmer
-
-            self._stemmer = Stemmer.Stemmer("english")
-            corpus = [f"{a.title}\n{c.text}" for a, c in zip(arts, chunks)]
-            tokens = bm25s.tokenize(corpus, stopwords="en", stemmer=self._stemmer, show_progress=False)
-            self.bm25 = bm25s.BM25()
-            self.bm25.index(tokens, show_progress=False)
-            df = np.diff(self.bm25.scores["indptr"])
-            self._df = {t: int(df[i]) for t, i in self.bm25.vocab_dict.items() if i < len(df)}
+        self._idf: dict[str, float] = {}
 
     def idf(self, term: str) -> float:
         """BM25 inverse document frequency of a stemmed term over the chunks (rare terms weigh more)."""
-        n = len(self.ids)
-        df = getattr(self, "_df", {}).get(term, 0)
-        return float(np.log(1.0 + (n - df + 0.5) / (df + 0.5)))
+        w = self._idf.get(term)
+        if w is None:
+            n = len(self.store.chunks)
+            df = self.store.doc_freq(term)
+            w = self._idf[term] = float(np.log(1.0 + (n - df + 0.5) / (df + 0.5)))
+        return w
 
     # ---- pieces ------------------------------------------------------------------------
     def mask(self, f: Filters) -> np.ndarray | None:
-        """Boolean mask of allowed chunks (None = everything allowed)."""
+        """Boolean mask of allowed chunks by chunk id (None = everything allowed)."""
         if not f.active():
             return None
-        m = np.ones(len(self.ids), dtype=bool)
+        s = self.store
+        m = s.alive.copy()
         if f.sources:
-            wanted = {_norm_source(s) for s in f.sources}
-            m &= np.array([s in wanted for s in self.sources], dtype=bool)
-        known = ~np.isnan(self.days)
-        if f.date_from:
-            m &= known & (self.days >= _day(f.date_from))
-        if f.date_to:
-            m &= known & (self.days <= _day(f.date_to))
-        if f.as_of:
-            m &= ~known | (self.days <= _day(f.as_of))
+            codes = [s.sources[n] for n in {_norm_source(x) for x in f.sources} if n in s.sources]
+            m &= np.isin(s.source_codes, np.array(codes, dtype=np.int32))
+        days = s.days
+        known = ~np.isnan(days)
+        with np.errstate(invalid="ignore"):
+            if f.date_from:
+                m &= known & (days >= _day(f.date_from))
+            if f.date_to:
+                m &= known & (days <= _day(f.date_to))
+            if f.as_of:
+                m &= ~known | (days <= _day(f.as_of))
         return m
 
     def dense(self, query_vec: np.ndarray, n: int, mask: np.ndarray | None) -> list[tuple[int, float]]:
-        if not len(self.ids):
+        if mask is not None and not mask.any():
             return []
-        params = None
-        if mask is not None:
-            allowed = self.ids[mask]
-            if not len(allowed):
-                return []
-            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(allowed))
-        scores, ids = self.store.vectors.search(query_vec.reshape(1, -1).astype(np.float32), n, params=params)
-        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
+        return self.store.search_dense(query_vec, n, mask)
 
     def lexical(self, query: str, n: int, mask: np.ndarray | None) -> list[tuple[int, float]]:
-        if self.bm25 is None:
+        if mask is not None and not mask.any():
             return []
-        q = bm25s.tokenize([query], stopwords="en", stemmer=self._stemmer, show_progress=False, return_ids=False)
-        if not q[0]:
-            return []
-        n = min(n, len(self.ids))
-        weights = None if mask is None else mask.astype(np.float32)
-        docs, scores = self.bm25.retrieve(q, k=n, show_progress=False, weight_mask=weights, n_threads=1)
-        return [(int(self.ids[d]), float(s)) for d, s in zip(docs[0], scores[0]) if s > 0]
+        return [(c, s) for c, s in self.store.search_lexical(lexical_terms([query])[0], n, mask) if s > 0]
 
     def recency(self, chunk_id: int, as_of: str | None) -> float:
         if not as_of:
             return 1.0
-        day = self.days[self.pos[chunk_id]]
+        day = self.store.days[chunk_id]
         if np.isnan(day):
             return 1.0
         age = max(0.0, _day(as_of) - day)
@@ -178,7 +141,7 @@ class Retriever:
         passages = self._collapse(scored, lex_s, k, relevance)
         if query_vec is not None:  # cosine for every kept passage, also those found only lexically
             for p in passages:
-                p.dense = float(np.dot(query_vec, self.store.vectors.reconstruct(p.chunk.id)))
+                p.dense = float(np.dot(query_vec, self.store.vector(p.chunk.id)))
         return passages
 
     def _rrf(self, dense_hits, lex_hits, mode: str, as_of: str | None) -> tuple[list[tuple[float, int]], dict]:
@@ -208,7 +171,7 @@ class Retriever:
         for cid in dense_s.keys() | lex_s.keys():
             d = dense_s.get(cid)
             if d is None and dw and query_vec is not None:
-                d = float(np.dot(query_vec, self.store.vectors.reconstruct(cid)))
+                d = float(np.dot(query_vec, self.store.vector(cid)))
             relevance[cid] = (dw * max(0.0, d or 0.0) + lw * lex_s.get(cid, 0.0) / top_lex) / (dw + lw)
         if not as_of:
             return sorted(((min(1.0, r), cid) for cid, r in relevance.items()), reverse=True), relevance

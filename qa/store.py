@@ -1,27 +1,40 @@
-"""The persisted index: FAISS vectors plus the article and chunk store, with a manifest.
+"""The persisted index: SQLite (articles, chunks, lexical index) plus append-only FAISS segments.
 
 Layout of an index directory::
 
-    CURRENT              name of the live generation, replaced atomically (os.replace)
-    .write.lock          held by the one process that is writing
-    gen-000007/          one complete, immutable generation
-        manifest.json    format version, model, dimension, chunking parameters, counts
-        articles.jsonl   one Article per line (text included)
-        chunks.jsonl     id, doc_id, start, end, n_tokens (text = article.text[start:end])
-        vectors.faiss    IndexIDMap2(IndexFlatIP) over normalised vectors, ids = chunk ids
+    index.sqlite                 WAL-mode SQLite: meta (manifest, generation), articles, chunks,
+                                 sources, segments, and ``lex``, an FTS5 index of each chunk's
+                                 lexical terms (stemmed, stop words removed; BM25 by ``bm25()``)
+    segments/seg-000007.faiss    the vectors of one commit (or of a merge): exact (flat) while
+                                 small, IVF past ``ANN_MIN`` vectors with nprobe chosen for recall
+    segments/seg-000007.npz      their chunk ids, publication days and source codes (filters)
+    .write.lock                  held by the one process that is writing
 
-A write builds a new generation in a temporary folder, fsyncs it, renames it into place and
-only then points CURRENT at it, so a crash at any moment leaves the previous generation
-live. Readers never lock: they read CURRENT and load that generation; the two newest
-generations are kept so a reader that has just read CURRENT still finds its files. Two
-writers get :class:`IndexLockedError` instead of waiting or corrupting anything.
+**Generations.** A commit is one SQLite transaction: new rows carry ``added_gen = G+1``, removed
+rows get ``deleted_gen = G+1``, the new vector segment (written and fsynced before) is
+registered, and ``generation`` becomes G+1. A crash before the commit leaves generation G
+exactly; a segment file the crash orphaned is removed by the next writer. Nothing is rewritten:
+adding an article costs the article, not the index.
+
+**Readers** open a snapshot at one generation and see only rows visible at it, so a question
+never sees half a commit, and readers never block the writer. Rows and segments deleted before
+the previous generation are purged by the next writer; a reader that loses that race retries on
+the live generation.
+
+**Deletes** are tombstones (``deleted_gen``) honoured by every search; small segments are merged
+once there are more than ``MAX_SMALL_SEGMENTS``, and ``compact()`` (``qa compact``) merges all
+of them, dropping the tombstoned vectors and building the ANN index when the index is large.
 """
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
-import shutil
+import re
+import sqlite3
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -35,7 +48,35 @@ from .config import FORMAT_VERSION, ChunkingConfig
 from .errors import IndexError_, IndexLockedError
 from .types import Article, Chunk
 
-KEEP_GENERATIONS = 2
+DB_NAME = "index.sqlite"
+SEGMENTS = "segments"
+MAX_SMALL_SEGMENTS = 8  # more small segments than this are merged into one at the next commit
+TOMBSTONE_RATIO = 0.25  # a segment with more deleted vectors than this is rewritten
+ANN_MIN = int(os.environ.get("QA_ANN_MIN", "200000"))  # vectors from which a merged segment is IVF
+ANN_RECALL = 0.97  # nprobe is the smallest reaching this recall@10 against exact search at build
+_CHUNK_CACHE = 4096
+LEXICAL_POSTINGS = int(os.environ.get("QA_LEXICAL_POSTINGS", "20000"))  # per query, see _affordable
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS articles(
+    key INTEGER PRIMARY KEY, id TEXT NOT NULL, title TEXT, source TEXT, url TEXT, published TEXT,
+    origin TEXT, content_hash TEXT, text TEXT NOT NULL, added_gen INTEGER NOT NULL, deleted_gen INTEGER);
+CREATE INDEX IF NOT EXISTS articles_id ON articles(id);
+CREATE INDEX IF NOT EXISTS articles_hash ON articles(content_hash) WHERE deleted_gen IS NULL;
+CREATE INDEX IF NOT EXISTS articles_deleted ON articles(deleted_gen) WHERE deleted_gen IS NOT NULL;
+CREATE TABLE IF NOT EXISTS chunks(
+    id INTEGER PRIMARY KEY, art_key INTEGER NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL,
+    n_tokens INTEGER NOT NULL, added_gen INTEGER NOT NULL, deleted_gen INTEGER);
+CREATE INDEX IF NOT EXISTS chunks_art ON chunks(art_key);
+CREATE INDEX IF NOT EXISTS chunks_deleted ON chunks(deleted_gen) WHERE deleted_gen IS NOT NULL;
+CREATE TABLE IF NOT EXISTS sources(code INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+CREATE TABLE IF NOT EXISTS segments(
+    no INTEGER PRIMARY KEY, n INTEGER NOT NULL, kind TEXT NOT NULL, nprobe INTEGER NOT NULL DEFAULT 0,
+    recall REAL, added_gen INTEGER NOT NULL, deleted_gen INTEGER);
+CREATE VIRTUAL TABLE IF NOT EXISTS lex USING fts5(terms, content='', tokenize="unicode61 remove_diacritics 0");
+CREATE TABLE IF NOT EXISTS terms(term TEXT PRIMARY KEY, df INTEGER NOT NULL) WITHOUT ROWID;
+"""
 
 
 def _fsync_write(path: Path, data: bytes) -> None:
@@ -43,6 +84,47 @@ def _fsync_write(path: Path, data: bytes) -> None:
         f.write(data)
         f.flush()
         os.fsync(f.fileno())
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def normalize_source(s: str) -> str:
+    """``https://www.Example.com/`` and ``example.com`` are one source."""
+    s = (s or "").strip().lower()
+    s = re.sub(r"^[a-z]+://", "", s)
+    return s.removeprefix("www.").rstrip("/")
+
+
+def day_number(iso: str) -> float:
+    """Proleptic ordinal of an ISO date (NaN when unknown): dates as numbers for filters."""
+    try:
+        return float(dt.date.fromisoformat(iso[:10]).toordinal())
+    except (ValueError, TypeError):
+        return float("nan")
+
+
+_STEMMER = None
+_STEM_LOCK = threading.Lock()
+
+
+def lexical_terms(texts: list[str]) -> list[list[str]]:
+    """The lexical index's terms of each text: bm25s' tokenizer (words of 2+ characters, English
+    stop words removed, Snowball-stemmed) -- the same for indexed chunks and for queries."""
+    import bm25s
+    import Stemmer
+
+    global _STEMMER
+    with _STEM_LOCK:  # PyStemmer objects are not thread-safe
+        if _STEMMER is None:
+            _STEMMER = Stemmer.Stemmer("english")
+        out = bm25s.tokenize(texts, stopwords="en", stemmer=_STEMMER, show_progress=False, return_ids=False)
+    return [list(t) for t in out]
 
 
 @dataclass
@@ -59,171 +141,726 @@ class Manifest:
     extra: dict = field(default_factory=dict)
 
 
-class IndexStore:
-    """An in-memory copy of one generation of the index, and the code to save a new one."""
+@dataclass
+class Segment:
+    no: int
+    kind: str  # "flat" or "ivf"
+    index: faiss.Index
+    ids: np.ndarray  # chunk ids, int64
+    nprobe: int = 0
 
-    def __init__(self, directory: str | Path, manifest: Manifest):
+
+# ---- database access --------------------------------------------------------------------
+def _connect(path: Path) -> sqlite3.Connection:
+    db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=30.0)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=FULL")
+    db.execute("PRAGMA foreign_keys=OFF")
+    return db
+
+
+_ART_COLS = "id, text, title, source, url, published, origin, content_hash"
+
+
+def _visible(alias: str, gen: int) -> str:
+    return f"{alias}.added_gen <= {int(gen)} AND ({alias}.deleted_gen IS NULL OR {alias}.deleted_gen > {int(gen)})"
+
+
+class _Articles:
+    """Read-only mapping doc id -> Article of one snapshot (text included), backed by SQLite."""
+
+    def __init__(self, store: IndexStore):
+        self._s = store
+
+    def get(self, doc_id: str, default=None) -> Article | None:
+        if self._s._db_path is None:
+            return default
+        row = self._s._db().execute(
+            f"SELECT {_ART_COLS} FROM articles a WHERE a.id = ? AND {_visible('a', self._s.generation)}",
+            (doc_id,)).fetchone()
+        return Article(*row) if row else default
+
+    def __getitem__(self, doc_id: str) -> Article:
+        a = self.get(doc_id)
+        if a is None:
+            raise KeyError(doc_id)
+        return a
+
+    def __contains__(self, doc_id: object) -> bool:
+        return isinstance(doc_id, str) and self.get(doc_id) is not None
+
+    def __len__(self) -> int:
+        return self._s.manifest.n_articles
+
+    def _rows(self, cols: str) -> list[tuple]:
+        if self._s._db_path is None:
+            return []
+        return self._s._db().execute(
+            f"SELECT {cols} FROM articles a WHERE {_visible('a', self._s.generation)} ORDER BY a.id").fetchall()
+
+    def keys(self) -> list[str]:
+        return [r[0] for r in self._rows("a.id")]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.keys())
+
+    def values(self) -> list[Article]:
+        return [Article(*r) for r in self._rows(_ART_COLS)]
+
+
+class _Chunks:
+    """Read-only mapping chunk id -> Chunk of one snapshot (text = the article's span)."""
+
+    def __init__(self, store: IndexStore):
+        self._s = store
+        self._cache: OrderedDict[int, Chunk] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, cid: int, default=None) -> Chunk | None:
+        cid = int(cid)
+        with self._lock:
+            c = self._cache.get(cid)
+        if c is not None:
+            return c
+        if self._s._db_path is None:
+            return default
+        row = self._s._db().execute(
+            f"SELECT c.id, a.id, c.start, c.\"end\", substr(a.text, c.start + 1, c.\"end\" - c.start), c.n_tokens "
+            f"FROM chunks c JOIN articles a ON a.key = c.art_key WHERE c.id = ? AND {_visible('c', self._s.generation)}",
+            (cid,)).fetchone()
+        if row is None:
+            return default
+        c = Chunk(id=row[0], doc_id=row[1], start=row[2], end=row[3], text=row[4], n_tokens=row[5])
+        with self._lock:
+            self._cache[cid] = c
+            if len(self._cache) > _CHUNK_CACHE:
+                self._cache.popitem(last=False)
+        return c
+
+    def __getitem__(self, cid: int) -> Chunk:
+        c = self.get(cid)
+        if c is None:
+            raise KeyError(cid)
+        return c
+
+    def __contains__(self, cid: object) -> bool:
+        return isinstance(cid, (int, np.integer)) and self.get(int(cid)) is not None
+
+    def __len__(self) -> int:
+        return self._s.manifest.n_chunks
+
+    def keys(self) -> list[int]:
+        if self._s._db_path is None:
+            return []
+        return [r[0] for r in self._s._db().execute(
+            f"SELECT c.id FROM chunks c WHERE {_visible('c', self._s.generation)} ORDER BY c.id")]
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self.keys())
+
+    def values(self) -> list[Chunk]:
+        return [self[c] for c in self.keys()]
+
+
+class IndexStore:
+    """One generation of the index (a snapshot for readers; the pending one inside ``writer``).
+
+    Readers: ``articles`` / ``chunks`` (mappings), ``chunk_ids(doc)``, ``search_dense``,
+    ``search_lexical``, ``doc_freq``, and per-chunk-id arrays for filters (``alive``,
+    ``days``, ``source_codes``). Writers: ``add_article``, ``remove_article``, ``commit``.
+    """
+
+    def __init__(self, directory: str | Path, manifest: Manifest, db_path: Path | None = None,
+                 writable: bool = False):
         self.directory = Path(directory)
         self.manifest = manifest
-        self.articles: dict[str, Article] = {}
-        self.chunks: dict[int, Chunk] = {}
-        self.chunks_by_doc: dict[str, list[int]] = {}
-        self.by_hash: dict[str, str] = {}
-        self.vectors = faiss.IndexIDMap2(faiss.IndexFlatIP(manifest.dim))
-        self.generation_name: str | None = None
+        self._db_path = db_path
+        self._local = threading.local()
+        self.writable = writable
+        self.generation = manifest.generation + (1 if writable else 0)  # a writer sees its pending rows
+        self.articles = _Articles(self)
+        self.chunks = _Chunks(self)
+        self.segments: list[Segment] = []
+        self.sources: dict[str, int] = {}  # normalized source -> code
+        size = manifest.next_chunk_id
+        self.alive = np.zeros(size, dtype=bool)  # indexed by chunk id
+        self.days = np.full(size, np.nan)
+        self.source_codes = np.full(size, -1, dtype=np.int32)
+        self.segment_of = np.full(size, -1, dtype=np.int32)  # position in self.segments
+        self._alive_bitmap: np.ndarray | None = None
+        self._tombstones = 0
+        # pending writes (writer only)
+        self._new_vecs: list[np.ndarray] = []
+        self._new_meta: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self._write_db: sqlite3.Connection | None = None
+        self._dirty = False
+        self._start_generation = manifest.generation
 
-    # ---- reading -------------------------------------------------------------------------
+    # ---- connections -----------------------------------------------------------------------
+    def _db(self) -> sqlite3.Connection:
+        if self._write_db is not None:
+            return self._write_db
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = self._local.db = _connect(self._db_path)
+        return db
+
+    @property
+    def generation_name(self) -> str | None:
+        return f"gen-{self.manifest.generation:06d}" if self.manifest.generation else None
+
     @property
     def chunking(self) -> ChunkingConfig:
         return ChunkingConfig(**self.manifest.chunking)
 
+    # ---- opening ---------------------------------------------------------------------------
     @staticmethod
     def current_generation(directory: str | Path) -> str | None:
-        """Name of the live generation folder, or None when there is no index yet."""
-        try:
-            return (Path(directory) / "CURRENT").read_text().strip() or None
-        except FileNotFoundError:
+        """Name of the live generation (``gen-000007``), or None when there is no index yet."""
+        path = Path(directory) / DB_NAME
+        if not path.exists():
+            if (Path(directory) / "CURRENT").exists():
+                return "legacy"
             return None
+        db = _connect(path)
+        try:
+            row = db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
+        except sqlite3.DatabaseError:
+            return "unreadable"
+        finally:
+            db.close()
+        return f"gen-{int(row[0]):06d}" if row and int(row[0]) else None
+
+    @staticmethod
+    def manifest_of(directory: str | Path) -> Manifest | None:
+        """The live generation's manifest (model, dimension, counts), without loading anything."""
+        path = Path(directory) / DB_NAME
+        if not path.exists():
+            return None
+        db = _connect(path)
+        try:
+            row = db.execute("SELECT value FROM meta WHERE key = 'manifest'").fetchone()
+        except sqlite3.DatabaseError:
+            return None
+        finally:
+            db.close()
+        return Manifest(**json.loads(row[0])) if row else None
 
     @classmethod
-    def open(cls, directory: str | Path, model: str, dim: int, chunking: ChunkingConfig) -> IndexStore:
-        """Load the live generation, or an empty store (not yet written) when there is none.
+    def open(cls, directory: str | Path, model: str, dim: int, chunking: ChunkingConfig,
+             _writable: bool = False) -> IndexStore:
+        """Load the live generation (vectors, filter arrays), or an empty store when there is none.
 
         Raises IndexError_ when the index was built with another model, dimension or format.
         """
         directory = Path(directory)
-        gen = cls.current_generation(directory)
-        if gen is None:
-            if directory.exists() and any(p.name.startswith("gen-") for p in directory.iterdir()):
-                raise IndexError_(f"{directory}: index has data but no CURRENT file; it is damaged. "
-                                  f"Delete the folder and run `qa ingest` again.")
+        path = directory / DB_NAME
+        if not path.exists() and (directory / "CURRENT").exists():
+            raise IndexError_(f"{directory}: this index was written by an older version of qa (format v1). "
+                              f"Delete the folder and run `qa ingest` again to rebuild it.")
+        if not path.exists() and not _writable:
             return cls(directory, Manifest(FORMAT_VERSION, model, dim, asdict(chunking)))
-        gdir = directory / gen
+        for attempt in range(5):
+            try:
+                return cls._open(directory, path, model, dim, chunking, _writable)
+            except FileNotFoundError:  # a segment of this generation was purged meanwhile: retry
+                if attempt == 4:
+                    raise
+                time.sleep(0.01 * (attempt + 1))
+        raise AssertionError("unreachable")
+
+    @classmethod
+    def _open(cls, directory: Path, path: Path, model: str, dim: int, chunking: ChunkingConfig,
+              writable: bool) -> IndexStore:
+        directory.mkdir(parents=True, exist_ok=True)
+        db = _connect(path)
         try:
-            manifest = Manifest(**json.loads((gdir / "manifest.json").read_text()))
-        except (OSError, ValueError, TypeError) as e:
-            raise IndexError_(f"{gdir}: cannot read the index manifest ({e}). "
+            db.execute("BEGIN")
+            try:
+                row = db.execute("SELECT value FROM meta WHERE key = 'manifest'").fetchone()
+            except sqlite3.OperationalError:
+                row = None  # a new database: created by the writer below
+            except sqlite3.DatabaseError as e:
+                raise IndexError_(f"{path}: the index database is damaged ({e}). "
+                                  f"Delete {directory} and run `qa ingest` again.") from e
+            if row is None:
+                db.execute("COMMIT")
+                if not writable:
+                    return cls(directory, Manifest(FORMAT_VERSION, model, dim, asdict(chunking)))
+                manifest = Manifest(FORMAT_VERSION, model, dim, asdict(chunking))
+            else:
+                try:
+                    manifest = Manifest(**json.loads(row[0]))
+                except (ValueError, TypeError) as e:
+                    raise IndexError_(f"{path}: cannot read the index manifest ({e}). "
+                                      f"Delete {directory} and run `qa ingest` again.") from e
+            if manifest.format_version != FORMAT_VERSION:
+                raise IndexError_(f"{directory}: index format v{manifest.format_version} is not the supported "
+                                  f"v{FORMAT_VERSION}; delete the folder and run `qa ingest` again to rebuild it.")
+            if manifest.model != model or manifest.dim != dim:
+                raise IndexError_(f"{directory}: index was built with model {manifest.model} ({manifest.dim}-d) "
+                                  f"but the engine uses {model} ({dim}-d); use a separate --index folder, or "
+                                  f"delete it and run `qa ingest` again.")
+            store = cls(directory, manifest, path, writable)
+            if row is None or writable:
+                return store  # writers do not search: no vectors to load
+            gen = manifest.generation
+            store.sources = {n: c for c, n in db.execute("SELECT code, name FROM sources")}
+            segs = db.execute(f"SELECT no, kind, nprobe FROM segments s WHERE {_visible('s', gen)} "
+                              f"ORDER BY no").fetchall()
+            dead = np.array([r[0] for r in db.execute(
+                "SELECT id FROM chunks WHERE deleted_gen IS NOT NULL AND deleted_gen <= ?", (gen,))], dtype=np.int64)
+            db.execute("COMMIT")
+        except sqlite3.DatabaseError as e:
+            raise IndexError_(f"{path}: the index database cannot be read ({e}). "
                               f"Delete {directory} and run `qa ingest` again.") from e
-        if manifest.format_version != FORMAT_VERSION:
-            raise IndexError_(f"{directory}: index format v{manifest.format_version} is not the supported "
-                              f"v{FORMAT_VERSION}; delete the folder and run `qa ingest` again to rebuild it.")
-        if manifest.model != model or manifest.dim != dim:
-            raise IndexError_(f"{directory}: index was built with model {manifest.model} ({manifest.dim}-d) but "
-                              f"the engine uses {model} ({dim}-d); use a separate --index folder, or delete it "
-                              f"and run `qa ingest` again.")
-        store = cls(directory, manifest)
-        try:
-            with open(gdir / "articles.jsonl", encoding="utf-8") as f:
-                for line in f:
-                    a = Article(**json.loads(line))
-                    store.articles[a.id] = a
-                    store.by_hash[a.content_hash] = a.id
-            with open(gdir / "chunks.jsonl", encoding="utf-8") as f:
-                for line in f:
-                    d = json.loads(line)
-                    a = store.articles[d["doc_id"]]
-                    c = Chunk(text=a.text[d["start"]:d["end"]], **d)
-                    store.chunks[c.id] = c
-                    store.chunks_by_doc.setdefault(c.doc_id, []).append(c.id)
-            store.vectors = faiss.read_index(str(gdir / "vectors.faiss"))
-        except (OSError, ValueError, KeyError, TypeError, RuntimeError) as e:
-            raise IndexError_(f"{gdir}: index files are damaged ({e.__class__.__name__}: {e}). "
-                              f"Delete {directory} and run `qa ingest` again.") from e
-        if store.vectors.ntotal != len(store.chunks):
-            raise IndexError_(f"{gdir}: {store.vectors.ntotal} vectors for {len(store.chunks)} chunks; "
+        finally:
+            db.close()
+        for no, kind, nprobe in segs:
+            store._load_segment(no, kind, nprobe)
+        dead = dead[dead < len(store.alive)]
+        store._tombstones = int(store.alive[dead].sum())
+        store.alive[dead] = False
+        if int(store.alive.sum()) != manifest.n_chunks:
+            raise IndexError_(f"{directory}: {int(store.alive.sum())} live vectors for {manifest.n_chunks} chunks; "
                               f"the index is damaged. Delete {directory} and run `qa ingest` again.")
-        store.generation_name = gen
         return store
 
+    def _load_segment(self, no: int, kind: str, nprobe: int) -> None:
+        base = self.directory / SEGMENTS / f"seg-{no:06d}"
+        try:
+            meta = np.load(f"{base}.npz")
+            flags = faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY if kind == "flat" else 0
+            index = faiss.read_index(f"{base}.faiss", flags)
+        except FileNotFoundError:
+            raise
+        except (OSError, ValueError, RuntimeError) as e:
+            raise IndexError_(f"{base}: index segment is damaged ({e.__class__.__name__}: {e}). "
+                              f"Delete {self.directory} and run `qa ingest` again.") from e
+        ids = meta["ids"].astype(np.int64)
+        if index.ntotal != len(ids):
+            raise IndexError_(f"{base}: {index.ntotal} vectors for {len(ids)} ids; the index is damaged. "
+                              f"Delete {self.directory} and run `qa ingest` again.")
+        self.segment_of[ids] = len(self.segments)
+        self.alive[ids] = True
+        self.days[ids] = meta["days"]
+        self.source_codes[ids] = meta["sources"]
+        self.segments.append(Segment(no, kind, index, ids, nprobe))
+
     def __len__(self) -> int:
-        return len(self.articles)
+        return self.manifest.n_articles
+
+    # ---- reading ---------------------------------------------------------------------------
+    @property
+    def n_vectors(self) -> int:
+        return int(self.alive.sum())
+
+    def chunk_ids(self, doc_id: str) -> list[int]:
+        if self._db_path is None:
+            return []
+        g = self.generation
+        return [r[0] for r in self._db().execute(
+            f"SELECT c.id FROM chunks c JOIN articles a ON a.key = c.art_key WHERE a.id = ? AND {_visible('a', g)} "
+            f"AND {_visible('c', g)} ORDER BY c.id", (doc_id,))]
+
+    def chunk_counts(self) -> dict[str, int]:
+        """Chunks per article id."""
+        if self._db_path is None:
+            return {}
+        g = self.generation
+        return dict(self._db().execute(
+            f"SELECT a.id, count(*) FROM chunks c JOIN articles a ON a.key = c.art_key "
+            f"WHERE {_visible('a', g)} AND {_visible('c', g)} GROUP BY a.id"))
+
+    def article_id_by_hash(self, content_hash: str) -> str | None:
+        if self._db_path is None:
+            return None
+        row = self._db().execute(
+            f"SELECT a.id FROM articles a WHERE a.content_hash = ? AND {_visible('a', self.generation)} LIMIT 1",
+            (content_hash,)).fetchone()
+        return row[0] if row else None
+
+    def published_dates(self) -> list[tuple[str, str]]:
+        """(published, source) of every article with a date."""
+        if self._db_path is None:
+            return []
+        return self._db().execute(f"SELECT a.published, a.source FROM articles a WHERE a.published != '' "
+                                  f"AND {_visible('a', self.generation)}").fetchall()
+
+    def source_counts(self) -> dict[str, int]:
+        """Articles per source as written in the articles ("(none)" for none)."""
+        if self._db_path is None:
+            return {}
+        return {(s or "(none)"): n for s, n in self._db().execute(
+            f"SELECT a.source, count(*) FROM articles a WHERE {_visible('a', self.generation)} GROUP BY a.source")}
+
+    def vector(self, cid: int) -> np.ndarray:
+        seg = self.segments[self.segment_of[cid]]
+        return seg.index.reconstruct(int(cid))
 
     def vector_matrix(self) -> tuple[np.ndarray, np.ndarray]:
-        """All (chunk ids, vectors) in the index, for building other views of it."""
-        n = self.vectors.ntotal
-        ids = faiss.vector_to_array(self.vectors.id_map).astype(np.int64)
-        vecs = self.vectors.index.reconstruct_n(0, n) if n else np.zeros((0, self.manifest.dim), np.float32)
-        return ids, vecs
+        """All live (chunk ids, vectors), for building other views of the index."""
+        ids, vecs = [], []
+        for seg in self.segments:
+            keep = seg.ids[self.alive[seg.ids]]
+            ids.append(keep)
+            vecs.append(_reconstruct(seg, keep))
+        if not ids:
+            return np.zeros(0, np.int64), np.zeros((0, self.manifest.dim), np.float32)
+        return np.concatenate(ids), np.concatenate(vecs)
 
-    # ---- changing (only inside ``writer``) ----------------------------------------------
-    def remove_article(self, doc_id: str) -> None:
-        a = self.articles.pop(doc_id)
-        if self.by_hash.get(a.content_hash) == doc_id:
-            del self.by_hash[a.content_hash]
-        ids = self.chunks_by_doc.pop(doc_id, [])
-        for cid in ids:
-            del self.chunks[cid]
-        if ids:
-            self.vectors.remove_ids(np.asarray(ids, dtype=np.int64))
+    def alive_bitmap(self) -> np.ndarray:
+        if self._alive_bitmap is None:
+            self._alive_bitmap = np.packbits(self.alive, bitorder="little")
+        return self._alive_bitmap
 
-    def add_article(self, article: Article, chunks: list[Chunk], vectors: np.ndarray) -> None:
-        if article.id in self.articles:
-            self.remove_article(article.id)
-        self.articles[article.id] = article
-        self.by_hash[article.content_hash] = article.id
-        self.chunks_by_doc[article.id] = [c.id for c in chunks]
-        for c in chunks:
-            self.chunks[c.id] = c
-        if chunks:
-            self.vectors.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32),
-                                      np.asarray([c.id for c in chunks], dtype=np.int64))
-        self.manifest.next_chunk_id = max(self.manifest.next_chunk_id, max((c.id for c in chunks), default=-1) + 1)
+    def search_dense(self, query_vec: np.ndarray, n: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
+        """Top ``n`` (chunk id, inner product) over all segments; ``allowed`` is a bool mask by chunk id
+        (tombstones are always excluded)."""
+        if not self.segments or n <= 0:
+            return []
+        if allowed is not None:
+            bitmap = np.packbits(allowed & self.alive, bitorder="little")
+        elif self._tombstones:
+            bitmap = self.alive_bitmap()
+        else:
+            bitmap = None
+        sel = faiss.IDSelectorBitmap(len(self.alive), faiss.swig_ptr(bitmap)) if bitmap is not None else None
+        q = np.ascontiguousarray(query_vec.reshape(1, -1), dtype=np.float32)
+        faiss.omp_set_num_threads(1)  # one query: one thread (torch's pool shares the OpenMP runtime)
+        hits: list[tuple[int, float]] = []
+        for seg in self.segments:
+            if seg.kind == "ivf":
+                params = faiss.SearchParametersIVF(sel=sel, nprobe=seg.nprobe) if sel is not None else \
+                    faiss.SearchParametersIVF(nprobe=seg.nprobe)
+            else:
+                params = faiss.SearchParameters(sel=sel) if sel is not None else None
+            scores, ids = seg.index.search(q, min(n, seg.index.ntotal), params=params)
+            hits.extend((int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0)
+        hits.sort(key=lambda h: -h[1])
+        return hits[:n]
 
+    def search_lexical(self, terms: list[str], n: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
+        """Top ``n`` (chunk id, BM25) for the query terms; only live chunks of this snapshot
+        (and ``allowed`` ones, a bool mask by chunk id)."""
+        terms = list(dict.fromkeys(t for t in terms if t))
+        if self._db_path is None or not terms or n <= 0:
+            return []
+        terms = self._affordable(terms)
+        if not terms:
+            return []
+        query = " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
+        ok = self.alive if allowed is None else (allowed & self.alive)
+        limit = n * 2
+        db = self._db()
+        while True:
+            rows = db.execute("SELECT rowid, -bm25(lex) FROM lex WHERE lex MATCH ? ORDER BY rank LIMIT ?",
+                              (query, limit)).fetchall()
+            out = [(cid, s) for cid, s in rows if cid < len(ok) and ok[cid]]
+            if len(out) >= n or len(rows) < limit:
+                return out[:n]
+            limit *= 4
+
+    def _affordable(self, terms: list[str]) -> list[str]:
+        """The query's rarest terms, as many as fit ``LEXICAL_POSTINGS`` postings in all (the rarest
+        always). BM25 gives a term in most chunks almost no weight, yet scanning its postings
+        dominates the query's cost on a large index (FTS5 scores every posting: ~3 us each); an
+        index of fewer chunks than the budget never drops a term."""
+        df = self.doc_freqs(terms)
+        kept, total = [], 0
+        for t in sorted((t for t in terms if df.get(t)), key=lambda t: df[t]):
+            if kept and total + df[t] > LEXICAL_POSTINGS and self.manifest.n_chunks > LEXICAL_POSTINGS:
+                break
+            kept.append(t)
+            total += df[t]
+        return kept
+
+    def doc_freq(self, term: str) -> int:
+        """Chunks containing the term (live ones; kept in the ``terms`` table by every write)."""
+        return self.doc_freqs([term]).get(term, 0)
+
+    def doc_freqs(self, terms: list[str]) -> dict[str, int]:
+        if self._db_path is None or not terms:
+            return {}
+        terms = list(dict.fromkeys(terms))
+        marks = ",".join("?" * len(terms))
+        return dict(self._db().execute(f"SELECT term, df FROM terms WHERE term IN ({marks})", terms).fetchall())
+
+    def _count_terms(self, bodies: list[list[str]], sign: int) -> None:
+        counts: dict[str, int] = {}
+        for b in bodies:
+            for t in set(b):
+                counts[t] = counts.get(t, 0) + 1
+        self._write_db.executemany(
+            "INSERT INTO terms(term, df) VALUES (?, ?) ON CONFLICT(term) DO UPDATE SET df = df + excluded.df",
+            [(t, sign * n) for t, n in counts.items()])
+
+    # ---- changing (only inside ``writer``) ---------------------------------------------------
     def allocate_chunk_ids(self, n: int) -> int:
         first = self.manifest.next_chunk_id
         self.manifest.next_chunk_id += n
         return first
 
-    def _save(self) -> str:
-        """Write a new generation and make it live. Only called with the write lock held."""
-        self.directory.mkdir(parents=True, exist_ok=True)
-        gen_no = self.manifest.generation + 1
-        existing = [p.name for p in self.directory.glob("gen-*") if p.is_dir() and "." not in p.name]
-        if existing:
-            gen_no = max(gen_no, max(int(n.split("-")[1]) for n in existing) + 1)
-        name = f"gen-{gen_no:06d}"
-        tmp = self.directory / f"{name}.tmp-{os.getpid()}"
-        if tmp.exists():
-            shutil.rmtree(tmp)
-        tmp.mkdir()
-        self.manifest.generation = gen_no
-        self.manifest.n_articles = len(self.articles)
-        self.manifest.n_chunks = len(self.chunks)
-        self.manifest.updated = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-        art = "".join(json.dumps(a.to_dict(), ensure_ascii=False) + "\n" for a in self.articles.values())
-        _fsync_write(tmp / "articles.jsonl", art.encode("utf-8"))
-        ch = "".join(
-            json.dumps({"id": c.id, "doc_id": c.doc_id, "start": c.start, "end": c.end, "n_tokens": c.n_tokens}) + "\n"
-            for c in self.chunks.values()
-        )
-        _fsync_write(tmp / "chunks.jsonl", ch.encode("utf-8"))
-        _fsync_write(tmp / "vectors.faiss", faiss.serialize_index(self.vectors).tobytes())
-        _fsync_write(tmp / "manifest.json", json.dumps(asdict(self.manifest), indent=2).encode("utf-8"))
-        os.replace(tmp, self.directory / name)
-        pointer = self.directory / f"CURRENT.tmp-{os.getpid()}"
-        _fsync_write(pointer, name.encode())
-        os.replace(pointer, self.directory / "CURRENT")
-        dfd = os.open(self.directory, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
-        self.generation_name = name
-        self._collect_garbage(name)
-        return name
+    def remove_article(self, doc_id: str) -> None:
+        db, g = self._write_db, self.generation
+        row = db.execute(f"SELECT key, title FROM articles a WHERE a.id = ? AND {_visible('a', g)}", (doc_id,)).fetchone()
+        if row is None:
+            raise KeyError(doc_id)
+        key, title = row
+        self._dirty = True
+        chunks = db.execute(f"SELECT c.id, substr(a.text, c.start + 1, c.\"end\" - c.start) FROM chunks c "
+                            f"JOIN articles a ON a.key = c.art_key WHERE c.art_key = ? AND {_visible('c', g)}",
+                            (key,)).fetchall()
+        bodies = lexical_terms([f"{title}\n{text}" for _, text in chunks]) if chunks else []
+        db.executemany("INSERT INTO lex(lex, rowid, terms) VALUES('delete', ?, ?)",
+                       [(cid, " ".join(b)) for (cid, _), b in zip(chunks, bodies)])
+        self._count_terms(bodies, -1)
+        if not self._pending_key(key):
+            db.execute("UPDATE articles SET deleted_gen = ? WHERE key = ?", (g, key))
+            db.execute("UPDATE chunks SET deleted_gen = ? WHERE art_key = ?", (g, key))
+        else:  # added earlier in this same commit: never visible to anyone, just drop it
+            db.execute("DELETE FROM articles WHERE key = ?", (key,))
+            db.execute("DELETE FROM chunks WHERE art_key = ?", (key,))
+            ids = {cid for cid, _ in chunks}
+            for i, (vecs, (cids, days, srcs)) in enumerate(zip(self._new_vecs, self._new_meta)):
+                keep = np.array([c not in ids for c in cids], dtype=bool)
+                self._new_vecs[i], self._new_meta[i] = vecs[keep], (cids[keep], days[keep], srcs[keep])
+        self.manifest.n_articles -= 1
+        self.manifest.n_chunks -= len(chunks)
 
-    def _collect_garbage(self, live: str) -> None:
-        gens = sorted(p for p in self.directory.glob("gen-*") if p.is_dir())
-        complete = [p for p in gens if "." not in p.name]
-        keep = {p.name for p in complete[-KEEP_GENERATIONS:]} | {live}
-        for p in gens:
-            if p.name not in keep:
-                shutil.rmtree(p, ignore_errors=True)
+    def _pending_key(self, key: int) -> bool:
+        row = self._write_db.execute("SELECT added_gen FROM articles WHERE key = ?", (key,)).fetchone()
+        return bool(row) and row[0] == self.generation
+
+    def add_article(self, article: Article, chunks: list[Chunk], vectors: np.ndarray | None) -> None:
+        db, g = self._write_db, self.generation
+        if article.id in self.articles:
+            self.remove_article(article.id)
+        cur = db.execute("INSERT INTO articles(id, title, source, url, published, origin, content_hash, text, "
+                         "added_gen) VALUES (?,?,?,?,?,?,?,?,?)",
+                         (article.id, article.title, article.source, article.url, article.published,
+                          article.origin, article.content_hash, article.text, g))
+        key = cur.lastrowid
+        self._dirty = True
+        db.executemany("INSERT INTO chunks(id, art_key, start, \"end\", n_tokens, added_gen) VALUES (?,?,?,?,?,?)",
+                       [(c.id, key, c.start, c.end, c.n_tokens, g) for c in chunks])
+        bodies = lexical_terms([f"{article.title}\n{c.text}" for c in chunks]) if chunks else []
+        db.executemany("INSERT INTO lex(rowid, terms) VALUES (?, ?)",
+                       [(c.id, " ".join(b)) for c, b in zip(chunks, bodies)])
+        self._count_terms(bodies, +1)
+        if chunks:
+            src = normalize_source(article.source)
+            db.execute("INSERT OR IGNORE INTO sources(name) VALUES (?)", (src,))
+            code = db.execute("SELECT code FROM sources WHERE name = ?", (src,)).fetchone()[0]
+            n = len(chunks)
+            self._new_vecs.append(np.ascontiguousarray(vectors, dtype=np.float32).reshape(n, -1))
+            self._new_meta.append((np.array([c.id for c in chunks], dtype=np.int64),
+                                   np.full(n, day_number(article.published)), np.full(n, code, dtype=np.int32)))
+        self.manifest.next_chunk_id = max(self.manifest.next_chunk_id, max((c.id for c in chunks), default=-1) + 1)
+        self.manifest.n_articles += 1
+        self.manifest.n_chunks += len(chunks)
+
+    def commit(self) -> None:
+        """Make the pending changes live as the next generation, atomically, and begin another."""
+        db = self._write_db
+        g = self.generation
+        if self._new_vecs and sum(len(v) for v in self._new_vecs):
+            vecs = np.concatenate(self._new_vecs)
+            ids, days, srcs = (np.concatenate(x) for x in zip(*self._new_meta))
+            self._write_segment(vecs, ids, days, srcs, g)
+        self._new_vecs, self._new_meta = [], []
+        self._finish(g)
+        self._dirty = False
+        self._maintain()
+
+    def _finish(self, g: int) -> None:
+        db = self._write_db
+        self.manifest.generation = g
+        self.manifest.updated = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+        db.execute("INSERT OR REPLACE INTO meta VALUES ('manifest', ?)", (json.dumps(asdict(self.manifest)),))
+        db.execute("INSERT OR REPLACE INTO meta VALUES ('generation', ?)", (str(g),))
+        db.execute("COMMIT")
+        self.generation = g + 1
+        db.execute("BEGIN IMMEDIATE")
+
+    def _next_segment_no(self) -> int:
+        row = self._write_db.execute("SELECT max(no) FROM segments").fetchone()
+        files = [int(p.name[4:10]) for p in (self.directory / SEGMENTS).glob("seg-*") if p.name[4:10].isdigit()]
+        return max([row[0] or 0, *files]) + 1
+
+    def _write_segment(self, vecs: np.ndarray, ids: np.ndarray, days: np.ndarray, srcs: np.ndarray, g: int) -> int:
+        """Write a segment's files (fsynced, renamed into place) and register it in the pending commit."""
+        segdir = self.directory / SEGMENTS
+        segdir.mkdir(exist_ok=True)
+        no = self._next_segment_no()
+        kind, index, nprobe, recall = _build_index(vecs, ids)
+        base = segdir / f"seg-{no:06d}"
+        buf = faiss.serialize_index(index).tobytes()
+        meta = segdir / f".seg-{no:06d}.tmp-{os.getpid()}.npz"
+        with open(meta, "wb") as f:
+            np.savez(f, ids=ids, days=days, sources=srcs)
+            f.flush()
+            os.fsync(f.fileno())
+        tmp = segdir / f".seg-{no:06d}.tmp-{os.getpid()}.faiss"
+        _fsync_write(tmp, buf)
+        os.replace(meta, f"{base}.npz")
+        os.replace(tmp, f"{base}.faiss")
+        _fsync_dir(segdir)
+        self._write_db.execute("INSERT INTO segments(no, n, kind, nprobe, recall, added_gen) VALUES (?,?,?,?,?,?)",
+                               (no, len(ids), kind, nprobe, recall, g))
+        return no
+
+    # ---- maintenance (writer) ----------------------------------------------------------------
+    def _live_segments(self) -> list[tuple[int, int, str]]:
+        return self._write_db.execute("SELECT no, n, kind FROM segments WHERE deleted_gen IS NULL ORDER BY no").fetchall()
+
+    def _maintain(self) -> None:
+        """Merge small segments and rewrite segments with many tombstones; purge what no reader needs."""
+        segs = self._live_segments()
+        if segs:
+            biggest = max(n for _, n, _ in segs)
+            small = [no for no, n, _ in segs if n < max(1000, biggest // 10)]
+            dead = self._dead_per_segment()
+            heavy = [no for no, n, _ in segs if n and dead.get(no, 0) > TOMBSTONE_RATIO * n]
+            if len(small) > MAX_SMALL_SEGMENTS or heavy:
+                self._merge(sorted(set(small if len(small) > MAX_SMALL_SEGMENTS else []) | set(heavy)))
+        self._purge()
+
+    def _dead_per_segment(self) -> dict[int, int]:
+        dead = np.array([r[0] for r in self._write_db.execute("SELECT id FROM chunks WHERE deleted_gen IS NOT NULL")],
+                        np.int64)
+        if not len(dead):
+            return {}
+        out = {}
+        for no, _, _ in self._live_segments():
+            ids = np.load(self.directory / SEGMENTS / f"seg-{no:06d}.npz")["ids"]
+            out[no] = int(np.isin(ids, dead).sum())
+        return {no: n for no, n in out.items() if n}
+
+    def compact(self) -> dict:
+        """Merge every segment into one (tombstoned vectors dropped; IVF when large). Commits."""
+        segs = self._live_segments()
+        before = len(segs)
+        if segs and (before > 1 or self._dead_per_segment()):
+            self._merge([no for no, _, _ in segs])
+        self._purge()
+        after = self._live_segments()
+        return {"segments_before": before, "segments_after": len(after),
+                "kind": after[0][2] if len(after) == 1 else "mixed" if after else "empty",
+                "vectors": sum(n for _, n, _ in after)}
+
+    def _merge(self, nos: list[int]) -> None:
+        if not nos:
+            return
+        db, g = self._write_db, self.generation
+        dead = np.array([r[0] for r in db.execute("SELECT id FROM chunks WHERE deleted_gen IS NOT NULL")], np.int64)
+        parts = []
+        for no in nos:
+            base = self.directory / SEGMENTS / f"seg-{no:06d}"
+            meta = np.load(f"{base}.npz")
+            ids = meta["ids"].astype(np.int64)
+            keep = ~np.isin(ids, dead)
+            seg = Segment(no, "", faiss.read_index(f"{base}.faiss"), ids)
+            parts.append((_reconstruct(seg, ids[keep]), ids[keep], meta["days"][keep], meta["sources"][keep]))
+        vecs, ids, days, srcs = (np.concatenate(x) for x in zip(*parts))
+        if len(ids):
+            self._write_segment(vecs, ids, days, srcs, g)
+        db.executemany("UPDATE segments SET deleted_gen = ? WHERE no = ?", [(g, no) for no in nos])
+        self._finish(g)
+
+    def _purge(self) -> None:
+        """Drop rows and segments that the live and the previous generation cannot see."""
+        db = self._write_db
+        # rows deleted up to the generation that was live when this writer began: no reader of that
+        # generation or a later one can see them (older readers reload, see IndexStore.open)
+        old = min(self.generation - 2, self._start_generation)
+        gone = db.execute("SELECT no FROM segments WHERE deleted_gen IS NOT NULL AND deleted_gen <= ?", (old,)).fetchall()
+        n_rows = db.execute("SELECT count(*) FROM articles WHERE deleted_gen IS NOT NULL AND deleted_gen <= ?",
+                            (old,)).fetchone()[0]
+        if not gone and not n_rows:
+            return
+        # a deleted chunk stays while a live segment still holds its vector (it is that segment's tombstone)
+        live_seg_ids = self._ids_in_live_segments()
+        dead_chunks = [r[0] for r in db.execute("SELECT id FROM chunks WHERE deleted_gen IS NOT NULL AND deleted_gen <= ?",
+                                                (old,))]
+        removable = [c for c in dead_chunks if c not in live_seg_ids]
+        db.executemany("DELETE FROM chunks WHERE id = ?", [(c,) for c in removable])
+        db.execute("DELETE FROM articles WHERE deleted_gen IS NOT NULL AND deleted_gen <= ? AND key NOT IN "
+                   "(SELECT art_key FROM chunks)", (old,))
+        db.executemany("DELETE FROM segments WHERE no = ?", gone)
+        db.execute("COMMIT")  # invisible rows only: the generation does not change
+        db.execute("BEGIN IMMEDIATE")
+        for (no,) in gone:
+            for ext in ("faiss", "npz"):
+                (self.directory / SEGMENTS / f"seg-{no:06d}.{ext}").unlink(missing_ok=True)
+
+    def _ids_in_live_segments(self) -> set[int]:
+        out: set[int] = set()
+        for no, _, _ in self._live_segments():
+            out.update(np.load(self.directory / SEGMENTS / f"seg-{no:06d}.npz")["ids"].tolist())
+        return out
+
+    def _clean_orphans(self) -> None:
+        """Remove segment files no commit registered, and temporaries (a writer was killed)."""
+        segdir = self.directory / SEGMENTS
+        if not segdir.exists():
+            return
+        known = {r[0] for r in self._write_db.execute("SELECT no FROM segments")}
+        for p in segdir.iterdir():
+            if p.name.startswith(".seg-") or (p.name.startswith("seg-") and int(p.name[4:10]) not in known):
+                p.unlink(missing_ok=True)
+
+
+def _reconstruct(seg: Segment, ids: np.ndarray) -> np.ndarray:
+    if not len(ids):
+        return np.zeros((0, seg.index.d), np.float32)
+    if seg.kind == "ivf":
+        return np.stack([seg.index.reconstruct(int(i)) for i in ids]).astype(np.float32)
+    pos = {int(v): i for i, v in enumerate(faiss.vector_to_array(seg.index.id_map))}
+    flat = faiss.downcast_index(seg.index.index)
+    return np.stack([flat.reconstruct(pos[int(i)]) for i in ids]).astype(np.float32)
+
+
+def _build_index(vecs: np.ndarray, ids: np.ndarray) -> tuple[str, faiss.Index, int, float | None]:
+    """Exact (flat) below ``ANN_MIN`` vectors; IVF above, with the smallest nprobe whose recall@10
+    against exact search on a sample of the segment's own vectors reaches ``ANN_RECALL``."""
+    n, d = vecs.shape
+    if n < ANN_MIN:
+        index = faiss.IndexIDMap2(faiss.IndexFlatIP(d))
+        index.add_with_ids(vecs, ids)
+        return "flat", index, 0, None
+    nlist = int(4 * np.sqrt(n))
+    quantizer = faiss.IndexFlatIP(d)
+    index = faiss.IndexIVFFlat(quantizer, d, nlist, faiss.METRIC_INNER_PRODUCT)
+    rng = np.random.default_rng(0)
+    train = vecs[rng.choice(n, size=min(n, 40 * nlist), replace=False)]
+    index.train(train)
+    index.add_with_ids(vecs, ids)
+    index.set_direct_map_type(faiss.DirectMap.Hashtable)
+    # queries: sampled vectors, perturbed so that a vector does not trivially find itself
+    q = vecs[rng.choice(n, size=min(n, 200), replace=False)]
+    q = q + rng.normal(0, 0.05, q.shape).astype(np.float32)
+    q /= np.linalg.norm(q, axis=1, keepdims=True)
+    exact = faiss.IndexFlatIP(d)
+    exact.add(vecs)
+    _, truth = exact.search(q, 10)
+    truth = ids[truth]
+    nprobe, recall = nlist, 1.0
+    for p in (8, 16, 32, 64, 128, 256):
+        index.nprobe = p
+        _, got = index.search(q, 10)
+        r = float(np.mean([len(set(a) & set(b)) / 10 for a, b in zip(got, truth)]))
+        if r >= ANN_RECALL:
+            nprobe, recall = p, r
+            break
+    index.nprobe = nprobe
+    return "ivf", index, nprobe, recall
 
 
 @contextmanager
 def writer(directory: str | Path, model: str, dim: int, chunking: ChunkingConfig) -> Iterator[IndexStore]:
-    """Open the index for writing: one writer at a time; commits only if the block succeeds."""
+    """Open the index for writing: one writer at a time; commits only if the block succeeds
+    (and whatever the block committed itself with ``store.commit()``, batch by batch)."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     lock = FileLock(str(directory / ".write.lock"))
@@ -233,9 +870,23 @@ def writer(directory: str | Path, model: str, dim: int, chunking: ChunkingConfig
         raise IndexLockedError(f"{directory}: another process is writing to this index "
                                f"(lock {directory / '.write.lock'}); wait for it to finish and try again.") from e
     try:
-        store = IndexStore.open(directory, model, dim, chunking)
-        yield store
-        store._save()
+        store = IndexStore.open(directory, model, dim, chunking, _writable=True)
+        db = store._write_db = _connect(directory / DB_NAME)
+        try:
+            db.executescript(_SCHEMA)
+            db.execute("BEGIN IMMEDIATE")
+            store._clean_orphans()
+            yield store
+            if store._dirty or store.manifest.generation == 0:
+                store.commit()
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+        finally:
+            db.close()
+            store._write_db = None
     finally:
         lock.release()
 

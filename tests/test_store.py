@@ -1,8 +1,10 @@
 """Persistence, incremental ingest, delete, atomic writes and locking (with the embedding double)."""
 import json
 import os
+import sqlite3
 import threading
 
+import numpy as np
 import pytest
 
 from conftest import write_jsonl
@@ -19,7 +21,7 @@ def _engine(tmp_path, fake_embedder):
 
 def _snapshot(engine):
     s = engine.store
-    return (sorted(s.articles), sorted(s.chunks), s.vectors.ntotal, s.generation_name)
+    return (sorted(s.articles), sorted(s.chunks), s.n_vectors, s.generation_name)
 
 
 def test_round_trip_persists_articles_chunks_and_vectors(tmp_path, fake_embedder, articles_jsonl):
@@ -28,12 +30,13 @@ def test_round_trip_persists_articles_chunks_and_vectors(tmp_path, fake_embedder
     assert len(report.added) == 3 and not report.failed
     e2 = _engine(tmp_path, fake_embedder)
     assert sorted(e2.store.articles) == ["a1", "a2", "a3"]
-    assert e2.store.vectors.ntotal == len(e2.store.chunks) > 0
+    assert e2.store.n_vectors == len(e2.store.chunks) > 0
     for c in e2.store.chunks.values():
         assert e2.article_text(c.doc_id)[c.start:c.end] == c.text
-    manifest = json.loads((tmp_path / "idx" / e2.store.generation_name / "manifest.json").read_text())
-    assert manifest["model"] == fake_embedder.name and manifest["dim"] == fake_embedder.dim
-    assert manifest["chunking"] == ChunkingConfig().__dict__
+        assert e2.store.search_dense(e2.store.vector(c.id), 1)[0][0] == c.id  # each vector is stored under its id
+    manifest = e2.store.manifest
+    assert manifest.model == fake_embedder.name and manifest.dim == fake_embedder.dim
+    assert manifest.chunking == ChunkingConfig().__dict__
 
 
 def test_incremental_unchanged_updated_and_deleted(tmp_path, fake_embedder, articles_jsonl):
@@ -41,15 +44,15 @@ def test_incremental_unchanged_updated_and_deleted(tmp_path, fake_embedder, arti
     e.ingest([articles_jsonl])
     again = e.ingest([articles_jsonl])
     assert again.unchanged == ["a1", "a2", "a3"] and not again.added and not again.updated
-    old_chunks = set(e.store.chunks_by_doc["a2"])
+    old_chunks = set(e.store.chunk_ids("a2"))
     changed = tmp_path / "changed.jsonl"
     write_jsonl(changed, [{"id": "a2", "title": "Tennis final", "text": "Serena Williams won her 23rd title."}])
     r = e.ingest([changed])
     assert r.updated == ["a2"]
-    new_chunks = set(e.store.chunks_by_doc["a2"])
+    new_chunks = set(e.store.chunk_ids("a2"))
     assert not (old_chunks & new_chunks)
     assert all(cid not in e.store.chunks for cid in old_chunks)
-    assert e.store.vectors.ntotal == len(e.store.chunks)
+    assert e.store.n_vectors == len(e.store.chunks)
     assert "Serena" in e.ask("Who won her 23rd title?").text
     deleted, missing = e.delete(["a1", "nope"])
     assert deleted == ["a1"] and missing == ["nope"]
@@ -97,23 +100,23 @@ def test_crash_during_write_keeps_previous_generation(tmp_path, fake_embedder, a
     e = _engine(tmp_path, fake_embedder)
     e.ingest([articles_jsonl])
     before = _snapshot(e)
-    real = store_mod._fsync_write
-    calls = {"n": 0}
+    real = store_mod._fsync_dir
 
-    def dying(path, data):
-        calls["n"] += 1
-        if calls["n"] == 3:  # after articles and chunks, before vectors and manifest
-            raise OSError("disk on fire")
-        real(path, data)
+    def dying(path):  # the segment files are in place, the transaction is not committed
+        raise OSError("disk on fire")
 
-    monkeypatch.setattr(store_mod, "_fsync_write", dying)
+    monkeypatch.setattr(store_mod, "_fsync_dir", dying)
     extra = write_jsonl(tmp_path / "x.jsonl", [{"id": "new", "text": "A brand new story."}])
     with pytest.raises(OSError):
         e.ingest([extra])
-    monkeypatch.setattr(store_mod, "_fsync_write", real)
+    monkeypatch.setattr(store_mod, "_fsync_dir", real)
     assert _snapshot(_engine(tmp_path, fake_embedder)) == before
-    r = _engine(tmp_path, fake_embedder).ingest([extra])  # and the next write works
+    segs = tmp_path / "idx" / "segments"
+    assert len(list(segs.glob("seg-*.faiss"))) == 2  # the live one and the orphan of the failed commit
+    r = _engine(tmp_path, fake_embedder).ingest([extra])  # and the next write works, removing the orphan
     assert r.added == ["new"]
+    assert len(list(segs.glob("seg-*.faiss"))) == 2
+    assert _engine(tmp_path, fake_embedder).ask("brand new story").citations
 
 
 def test_second_writer_gets_a_clear_error(tmp_path, fake_embedder):
@@ -142,7 +145,7 @@ def test_readers_see_a_complete_index_while_a_writer_commits(tmp_path, fake_embe
         while not stop.is_set():
             try:
                 s = IndexStore.open(tmp_path / "idx", fake_embedder.name, fake_embedder.dim, ChunkingConfig())
-                assert s.vectors.ntotal == len(s.chunks)
+                assert s.n_vectors == len(s.chunks)
             except Exception as ex:  # noqa: BLE001
                 errors.append(ex)
     t = threading.Thread(target=read)
@@ -152,7 +155,6 @@ def test_readers_see_a_complete_index_while_a_writer_commits(tmp_path, fake_embe
     stop.set()
     t.join()
     assert not errors
-    assert len([p for p in (tmp_path / "idx").glob("gen-*")]) <= 3
 
 
 def test_index_built_with_another_model_is_refused(tmp_path, fake_embedder, articles_jsonl):
@@ -164,15 +166,139 @@ def test_index_built_with_another_model_is_refused(tmp_path, fake_embedder, arti
 def test_index_of_another_format_is_refused(tmp_path, fake_embedder, articles_jsonl):
     e = _engine(tmp_path, fake_embedder)
     e.ingest([articles_jsonl])
-    m = tmp_path / "idx" / e.store.generation_name / "manifest.json"
-    d = json.loads(m.read_text())
+    db = sqlite3.connect(tmp_path / "idx" / "index.sqlite")
+    d = json.loads(db.execute("SELECT value FROM meta WHERE key = 'manifest'").fetchone()[0])
     d["format_version"] = 99
-    m.write_text(json.dumps(d))
+    with db:
+        db.execute("UPDATE meta SET value = ? WHERE key = 'manifest'", (json.dumps(d),))
+    db.close()
     with pytest.raises(IndexError_, match="format v99"):
+        _engine(tmp_path, fake_embedder)
+
+
+def test_index_of_the_old_layout_is_refused_with_what_to_do(tmp_path, fake_embedder):
+    old = tmp_path / "idx"
+    (old / "gen-000001").mkdir(parents=True)
+    (old / "CURRENT").write_text("gen-000001")
+    with pytest.raises(IndexError_, match="older version.*qa ingest"):
         _engine(tmp_path, fake_embedder)
 
 
 def test_no_temporary_files_left_after_commit(tmp_path, fake_embedder, articles_jsonl):
     _engine(tmp_path, fake_embedder).ingest([articles_jsonl])
-    names = os.listdir(tmp_path / "idx")
+    names = os.listdir(tmp_path / "idx") + os.listdir(tmp_path / "idx" / "segments")
     assert not [n for n in names if ".tmp" in n]
+
+
+# ---- segments, tombstones, merges, ANN --------------------------------------------------
+def _segment_files(tmp_path):
+    return {p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in (tmp_path / "idx" / "segments").glob("seg-*")}
+
+
+def test_adding_an_article_writes_one_small_segment_and_rewrites_nothing(tmp_path, fake_embedder, articles_jsonl):
+    e = _engine(tmp_path, fake_embedder)
+    e.ingest([articles_jsonl])
+    before = _segment_files(tmp_path)
+    e.ingest([write_jsonl(tmp_path / "n.jsonl", [{"id": "n", "text": "A ferry sank off the coast of Bali."}])])
+    after = _segment_files(tmp_path)
+    assert all(after[name] == stat for name, stat in before.items())  # untouched files
+    assert len(after) == len(before) + 2  # one new .faiss and its .npz
+    e._refresh()
+    assert e.retriever.search("ferry sank off Bali", k=1)[0].doc_id == "n"
+
+
+def test_delete_is_a_tombstone_that_no_search_returns_until_compaction_drops_it(tmp_path, fake_embedder,
+                                                                               articles_jsonl, monkeypatch):
+    monkeypatch.setattr(store_mod, "TOMBSTONE_RATIO", 0.9)  # 1 of 3 deleted would otherwise rewrite the segment
+    e = _engine(tmp_path, fake_embedder)
+    e.ingest([articles_jsonl])
+    before = _segment_files(tmp_path)
+    e.delete(["a1"])
+    assert _segment_files(tmp_path) == before  # the vectors stay on disk, tombstoned
+    e._refresh()
+    for mode in ("dense", "lexical", "hybrid"):
+        assert "a1" not in {p.doc_id for p in e.retriever.search("talks on Syria in Astana", k=5, mode=mode)}
+    assert e.store.n_vectors == len(e.store.chunks)
+    with writer(tmp_path / "idx", fake_embedder.name, fake_embedder.dim, ChunkingConfig()) as w:
+        report = w.compact()
+    assert report["segments_after"] == 1 and report["vectors"] == len(_engine(tmp_path, fake_embedder).store.chunks)
+    e2 = _engine(tmp_path, fake_embedder)
+    assert sorted(e2.store.articles) == ["a2", "a3"]
+    assert e2.retriever.search("Federer won the Australian Open", k=1)[0].doc_id == "a2"
+
+
+def test_small_segments_are_merged_automatically(tmp_path, fake_embedder, monkeypatch):
+    monkeypatch.setattr(store_mod, "MAX_SMALL_SEGMENTS", 3)
+    e = _engine(tmp_path, fake_embedder)
+    for i in range(7):
+        e.ingest([write_jsonl(tmp_path / f"s{i}.jsonl", [{"id": f"s{i}", "text": f"Story number {i} about harbour {i}."}])])
+    e._refresh()
+    assert len(e.store.segments) <= 4
+    assert sorted(e.store.articles) == [f"s{i}" for i in range(7)]
+    assert e.store.n_vectors == len(e.store.chunks) == 7
+
+
+def test_deleted_rows_are_purged_once_no_reader_generation_can_see_them(tmp_path, fake_embedder, articles_jsonl):
+    e = _engine(tmp_path, fake_embedder)
+    e.ingest([articles_jsonl])
+    e.delete(["a1"])
+    db_path = tmp_path / "idx" / "index.sqlite"
+    rows = lambda: sqlite3.connect(db_path).execute("SELECT count(*) FROM articles WHERE id = 'a1'").fetchone()[0]  # noqa: E731
+    assert rows() == 1  # the previous generation still shows it to a reader that has not reloaded
+    for i in range(2):
+        e.ingest([write_jsonl(tmp_path / f"p{i}.jsonl", [{"id": f"p{i}", "text": f"Another story {i}."}])])
+    with writer(tmp_path / "idx", fake_embedder.name, fake_embedder.dim, ChunkingConfig()) as w:
+        w.compact()
+    assert rows() == 0
+
+
+def test_a_reader_keeps_its_snapshot_while_another_process_commits(tmp_path, fake_embedder, articles_jsonl):
+    e = _engine(tmp_path, fake_embedder)
+    e.ingest([articles_jsonl])
+    old_store, old_retriever = e.store, e.retriever
+    other = _engine(tmp_path, fake_embedder)
+    other.ingest([write_jsonl(tmp_path / "n.jsonl", [{"id": "n", "text": "Talks on Syria moved to Geneva."}])])
+    other.delete(["a2"])
+    assert sorted(old_store.articles) == ["a1", "a2", "a3"]  # the old snapshot is unchanged...
+    got = {p.doc_id for p in old_retriever.search("talks on Syria", k=5)}
+    assert "n" not in got and old_store.articles["a2"].title == "Tennis final"
+    e.ask("Where did the talks on Syria move?")  # ...and the engine reloads to the new one
+    assert sorted(e.store.articles) == ["a1", "a3", "n"]
+    assert "n" in {p.doc_id for p in e.retriever.search("talks on Syria", k=5)}
+
+
+def test_a_large_ingest_commits_batch_by_batch(tmp_path, fake_embedder, articles_jsonl, monkeypatch):
+    monkeypatch.setenv("QA_COMMIT_CHUNKS", "1")
+    e = _engine(tmp_path, fake_embedder)
+    e.ingest([articles_jsonl])
+    assert e.store.manifest.generation >= 3  # one commit per article here
+    assert sorted(e.store.articles) == ["a1", "a2", "a3"]
+
+
+def test_large_segments_get_an_ivf_index_with_measured_recall(monkeypatch):
+    monkeypatch.setattr(store_mod, "ANN_MIN", 2000)
+    rng = np.random.default_rng(1)
+    centers = rng.normal(size=(40, 32))
+    vecs = (centers[rng.integers(0, 40, 6000)] + rng.normal(scale=0.6, size=(6000, 32))).astype(np.float32)
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    ids = np.arange(10, 6010, dtype=np.int64)
+    kind, index, nprobe, recall = store_mod._build_index(vecs, ids)
+    assert kind == "ivf" and recall >= store_mod.ANN_RECALL and 0 < nprobe <= index.nlist
+    q = vecs[:50] + rng.normal(scale=0.05, size=(50, 32)).astype(np.float32)
+    _, got = index.search(q.astype(np.float32), 10)
+    truth = ids[(q @ vecs.T).argsort(axis=1)[:, ::-1][:, :10]]
+    assert np.mean([len(set(a) & set(b)) / 10 for a, b in zip(got, truth)]) >= 0.9
+    assert np.allclose(index.reconstruct(int(ids[5])), vecs[5])
+
+
+def test_qa_compact_command_merges_segments(tmp_path, fake_embedder, articles_jsonl, capsys):
+    from qa import cli
+
+    e = _engine(tmp_path, fake_embedder)
+    e.ingest([articles_jsonl])
+    e.ingest([write_jsonl(tmp_path / "n.jsonl", [{"id": "n", "text": "A ferry sank off the coast of Bali."}])])
+    assert cli.main(["--index", str(tmp_path / "idx"), "compact", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report == {"segments_before": 2, "segments_after": 1, "kind": "flat", "vectors": 4}
+    assert cli.main(["--index", str(tmp_path / "nothing"), "compact"]) == 2
+    assert "no index here yet" in capsys.readouterr().err
