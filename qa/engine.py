@@ -66,9 +66,16 @@ class QA:
         self.scorer = SupportScorer()
         self._lock = threading.RLock()
         self._generation: str | None = "unloaded"
-        self.store: IndexStore
-        self.retriever: Retriever
+        self._snapshot: tuple[IndexStore, Retriever]
         self._refresh()
+
+    @property
+    def store(self) -> IndexStore:
+        return self._snapshot[0]
+
+    @property
+    def retriever(self) -> Retriever:
+        return self._snapshot[1]
 
     # ---- index state ------------------------------------------------------------------
     def _refresh(self) -> None:
@@ -80,8 +87,8 @@ class QA:
             if gen == self._generation:
                 return
             store = IndexStore.open(self.index_dir, self.embedder.name, self.embedder.dim, self.chunking)
-            self.retriever = Retriever(store, self.embedder, self.retrieval_config)
-            self.store = store
+            # one assignment: a question takes store and retriever of the same generation
+            self._snapshot = (store, Retriever(store, self.embedder, self.retrieval_config))
             self._generation = gen
 
     def article_text(self, doc_id: str) -> str:
@@ -139,7 +146,7 @@ class QA:
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
         self._refresh()
-        store, retriever = self.store, self.retriever
+        store, retriever = self._snapshot
         query = (search_query or conversation.search_query(question, history or [])).strip()
         if not len(store):
             yield Answer(question=question, text=EMPTY_TEXT, citations=[], abstained=True, passages=[],
@@ -205,8 +212,8 @@ class QA:
         if not (answer_text or "").strip():
             raise QAError("the answer to verify is empty")
         self._refresh()
-        store = self.store
-        passages = self.retriever.search(question, k=k, filters=Filters(as_of=_check_date("as_of", as_of)))
+        store, retriever = self._snapshot
+        passages = retriever.search(question, k=k, filters=Filters(as_of=_check_date("as_of", as_of)))
         text_of = lambda d: store.articles[d].text  # noqa: E731
         v = verify_answer(answer_text, passages, text_of, self.scorer, drop_unsupported=drop_unsupported,
                           question=question)

@@ -7,8 +7,9 @@ it changed.
 """
 from __future__ import annotations
 
+import itertools
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,11 +17,12 @@ from .chunking import chunk_article, embedded_text, embedding_title
 from .config import ChunkingConfig
 from .embeddings import Embedder
 from .errors import InputError, QAError
-from .loaders import expand_paths, load_file
+from .loaders import expand_paths, iter_file
 from .store import IndexStore, writer
 from .types import Article
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
+ARTICLE_BATCH = 1000  # articles read, planned and indexed at a time (then committed): memory stays flat
 
 
 @dataclass
@@ -43,34 +45,42 @@ class IngestReport:
                 "chunks_added": self.chunks_added}
 
 
-def load_articles(paths: Iterable[str | Path], report: IngestReport,
-                  progress: Progress | None = None) -> list[Article]:
-    """Articles of all files; failures go to ``report.failed``."""
+def iter_articles(paths: Iterable[str | Path], report: IngestReport,
+                  progress: Progress | None = None) -> Iterator[Article]:
+    """Articles of all files, streamed file by file; failures go to ``report.failed``."""
     files = list(expand_paths(paths))
-    articles: list[Article] = []
     for i, f in enumerate(files):
+        if progress:
+            progress("reading files", i, len(files))
         try:
-            articles.extend(load_file(f))
+            it = iter(iter_file(f))
+            first = next(it, None)  # a record file is checked whole before its first article
+            if first is not None:
+                yield first
+                yield from it
         except InputError as e:
             report.failed.append((str(f), str(e)))
         except (OSError, UnicodeError, ValueError) as e:  # anything a loader did not foresee
             report.failed.append((str(f), f"{f}: could not be read ({e.__class__.__name__}: {e})"))
-        if progress:
-            progress("reading files", i + 1, len(files))
-    return articles
+    if progress and files:
+        progress("reading files", len(files), len(files))
 
 
 def _same(a: Article, b: Article) -> bool:
     return (a.content_hash, a.title, a.source, a.url, a.published) == (b.content_hash, b.title, b.source, b.url, b.published)
 
 
-def plan_changes(store: IndexStore, articles: list[Article], report: IngestReport) -> list[Article]:
-    """Articles that must be (re)indexed; fills added/updated/unchanged/duplicates."""
+def plan_changes(store: IndexStore, articles: list[Article], report: IngestReport,
+                 seen: dict | None = None) -> list[Article]:
+    """Articles that must be (re)indexed; fills added/updated/unchanged/duplicates. ``seen`` carries
+    the ids and content hashes of earlier batches of the same ingest."""
+    seen = seen if seen is not None else {}
+    done_ids: set[str] = seen.setdefault("ids", set())
+    seen_hash: dict[str, str] = seen.setdefault("hashes", {})
     todo: dict[str, Article] = {}
-    seen_hash: dict[str, str] = {}
     unchanged: set[str] = set()
     for a in articles:
-        if a.id in todo or a.id in unchanged:
+        if a.id in todo or a.id in unchanged or a.id in done_ids:
             report.duplicates.append((a.origin, a.id))
             continue
         old = store.articles.get(a.id)
@@ -85,6 +95,8 @@ def plan_changes(store: IndexStore, articles: list[Article], report: IngestRepor
         seen_hash[a.content_hash] = a.id
         (report.updated if old is not None else report.added).append(a.id)
         todo[a.id] = a
+    done_ids.update(todo)
+    done_ids.update(unchanged)
     return list(todo.values())
 
 
@@ -138,14 +150,21 @@ def ingest(paths: Iterable[str | Path], index_dir: str | Path, embedder: Embedde
            articles: list[Article] | None = None) -> IngestReport:
     """Add or update the articles of ``paths`` (and/or ready ``articles``) in the index."""
     report = IngestReport()
-    loaded = load_articles(paths, report, progress)
-    if articles:
-        loaded.extend(articles)
-    if not loaded:
+    stream = itertools.chain(iter_articles(paths, report, progress), articles or [])
+    first = next(stream, None)
+    if first is None:
         return report
+    stream = itertools.chain([first], stream)
+    seen: dict = {}
     with writer(index_dir, embedder.name, embedder.dim, chunking or ChunkingConfig()) as store:
-        todo = plan_changes(store, loaded, report)
-        report.chunks_added = index_articles(store, todo, embedder, progress)
+        while True:
+            batch = list(itertools.islice(stream, ARTICLE_BATCH))
+            if not batch:
+                break
+            todo = plan_changes(store, batch, report, seen)
+            report.chunks_added += index_articles(store, todo, embedder, progress)
+            if len(batch) == ARTICLE_BATCH:
+                store.commit()
     return report
 
 

@@ -6,7 +6,8 @@ Accepted: ``.txt``/``.md`` (optional YAML front matter with title/source/url/pub
 usual column names of news datasets, and folders (recursively).
 
 Every problem raises :class:`InputError` naming the file (and line) and what to do; a file
-is read whole or not at all.
+goes in whole or not at all. JSONL and CSV are streamed record by record (checked in a first
+pass), so their size is not limited; other files are read whole, up to ``QA_MAX_FILE_MB``.
 """
 from __future__ import annotations
 
@@ -242,14 +243,7 @@ def load_html_file(path: Path) -> list[Article]:
 
 
 def _records_to_articles(records: Iterable[tuple[int | None, Any]], path: Path) -> list[Article]:
-    out = []
-    for line, rec in records:
-        if not isinstance(rec, dict):
-            raise InputError(str(path), f"expected a JSON object per article, got {type(rec).__name__}", line=line)
-        try:
-            out.append(make_article(rec, f"{path}:{line}" if line else str(path), _path_id(path, f":{line}")))
-        except ValueError as e:
-            raise InputError(str(path), str(e), line=line) from e
+    out = list(_records_to_articles_iter(records, path))
     if not out:
         raise InputError(str(path), "holds no articles")
     return out
@@ -262,42 +256,98 @@ def load_json_file(path: Path) -> list[Article]:
     except json.JSONDecodeError as e:
         raise InputError(str(path), f"is not valid JSON ({e.msg}, column {e.colno}); "
                          "for one article per line use the .jsonl extension", line=e.lineno) from e
+    except RecursionError as e:
+        raise InputError(str(path), "JSON nested too deeply; an article is an object of fields") from e
     if isinstance(data, dict) and isinstance(data.get("articles"), list):
         data = data["articles"]
     items = data if isinstance(data, list) else [data]
     return _records_to_articles(((i + 1, rec) for i, rec in enumerate(items)), path)
 
 
-def load_jsonl_file(path: Path) -> list[Article]:
-    raw = _read_text(path)
-    records = []
-    for n, line in enumerate(raw.split("\n"), start=1):
-        if not line.strip():
-            continue
-        try:
-            records.append((n, json.loads(line)))
-        except json.JSONDecodeError as e:
-            raise InputError(str(path), f"malformed JSON on this line ({e.msg}, column {e.colno}); "
-                             "fix or remove the line and ingest again", line=n) from e
-    return _records_to_articles(records, path)
-
-
-def load_csv_file(path: Path) -> list[Article]:
-    raw = _read_text(path)
-    csv.field_size_limit(max_file_bytes())
+def _stream_check(path: Path) -> None:
+    """What can be said before streaming a record file: it exists, is not empty, is not binary."""
     try:
-        reader = csv.DictReader(io.StringIO(raw, newline=""))
-        fields = [f.strip().lower() for f in (reader.fieldnames or [])]
-        if not any(a in fields for a in FIELD_ALIASES["text"]):
-            raise InputError(str(path), f"CSV has no text column (columns found: {', '.join(fields) or 'none'}; "
-                             f"expected one of: {', '.join(FIELD_ALIASES['text'])})", line=1)
-        rows = [(reader.line_num, row) for row in reader]
+        size = path.stat().st_size
+        with open(path, "rb") as f:
+            head = f.read(8192)
+    except OSError as e:
+        raise InputError(str(path), f"cannot read file ({e.strerror}); check the path and permissions") from e
+    if size == 0:
+        raise InputError(str(path), "file is empty; nothing to index")
+    if b"\x00" in head:
+        raise InputError(str(path), "looks like a binary file, not text; only txt, md, html, json, jsonl and csv are accepted")
+
+
+def _jsonl_records(path: Path) -> Iterator[tuple[int, Any]]:
+    with open(path, "rb") as f:
+        for n, raw in enumerate(f, start=1):
+            try:
+                line = raw.decode("utf-8-sig" if n == 1 else "utf-8")
+            except UnicodeDecodeError as e:
+                raise InputError(str(path), f"is not valid UTF-8 (byte {e.start} of the line); re-save the file "
+                                 "as UTF-8", line=n) from e
+            if not line.strip():
+                continue
+            try:
+                yield n, json.loads(line)
+            except json.JSONDecodeError as e:
+                raise InputError(str(path), f"malformed JSON on this line ({e.msg}, column {e.colno}); "
+                                 "fix or remove the line and ingest again", line=n) from e
+            except RecursionError as e:
+                raise InputError(str(path), "JSON nested too deeply on this line", line=n) from e
+
+
+def _csv_records(path: Path) -> Iterator[tuple[int, Any]]:
+    csv.field_size_limit(max(max_file_bytes(), 1 << 26))
+    reader = None
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as f:
+            reader = csv.DictReader(f)
+            fields = [x.strip().lower() for x in (reader.fieldnames or [])]
+            if not any(a in fields for a in FIELD_ALIASES["text"]):
+                raise InputError(str(path), f"CSV has no text column (columns found: {', '.join(fields) or 'none'}; "
+                                 f"expected one of: {', '.join(FIELD_ALIASES['text'])})", line=1)
+            for row in reader:
+                if None in row:
+                    raise InputError(str(path), "row has more fields than the header", line=reader.line_num)
+                yield reader.line_num, row
     except csv.Error as e:
-        raise InputError(str(path), f"malformed CSV ({e})") from e
-    for line, row in rows:
-        if None in row:
-            raise InputError(str(path), "row has more fields than the header", line=line)
-    return _records_to_articles(rows, path)
+        raise InputError(str(path), f"malformed CSV ({e})", line=reader.line_num if reader else None) from e
+    except UnicodeDecodeError as e:
+        line = reader.line_num + 1 if reader else 1
+        raise InputError(str(path), "is not valid UTF-8; re-save the file as UTF-8", line=line) from e
+
+
+def _stream_records(path: Path, records) -> Iterator[Article]:
+    """Articles of a record file, streamed with constant memory: a first pass checks every line
+    (so a file still goes in whole or not at all), the second yields the articles."""
+    _stream_check(path)
+    n = 0
+    for _ in _records_to_articles_iter(records(path), path):
+        n += 1
+    if not n:
+        raise InputError(str(path), "holds no articles")
+    yield from _records_to_articles_iter(records(path), path)
+
+
+def _records_to_articles_iter(records: Iterable[tuple[int | None, Any]], path: Path) -> Iterator[Article]:
+    for line, rec in records:
+        if not isinstance(rec, dict):
+            raise InputError(str(path), f"expected a JSON object per article, got {type(rec).__name__}", line=line)
+        try:
+            yield make_article(rec, f"{path}:{line}" if line else str(path), _path_id(path, f":{line}"))
+        except ValueError as e:
+            raise InputError(str(path), str(e), line=line) from e
+
+
+def load_jsonl_file(path: Path) -> Iterator[Article]:
+    """One article per line; streamed (no size limit)."""
+    return _stream_records(path, _jsonl_records)
+
+
+def load_csv_file(path: Path) -> Iterator[Article]:
+    """One article per row, the header names the columns; streamed (no size limit)."""
+    return _stream_records(path, _csv_records)
 
 
 LOADERS = {
@@ -312,6 +362,12 @@ LOADERS = {
 
 def load_file(path: str | Path) -> list[Article]:
     """Articles of one file; raises InputError with the file (and line) on any problem."""
+    return list(iter_file(path))
+
+
+def iter_file(path: str | Path) -> Iterable[Article]:
+    """Articles of one file, streamed for JSONL and CSV (a first pass checks the whole file, so
+    an error is raised before any article is yielded); the other types are read whole."""
     path = Path(path)
     if not path.exists():
         raise InputError(str(path), "no such file or folder")

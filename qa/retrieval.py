@@ -24,7 +24,8 @@ import numpy as np
 
 from .config import RetrievalConfig
 from .embeddings import Embedder
-from .store import IndexStore, day_number, lexical_terms, normalize_source
+from .lexical import lexical_terms
+from .store import IndexStore, day_number, normalize_source
 from .types import Passage
 
 MODES = ("hybrid", "dense", "lexical")

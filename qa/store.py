@@ -3,11 +3,12 @@
 Layout of an index directory::
 
     index.sqlite                 WAL-mode SQLite: meta (manifest, generation), articles, chunks,
-                                 sources, segments, and ``lex``, an FTS5 index of each chunk's
-                                 lexical terms (stemmed, stop words removed; BM25 by ``bm25()``)
+                                 sources, segments, and ``terms`` (document frequency of each
+                                 lexical term over all live chunks: the global BM25 IDF)
     segments/seg-000007.faiss    the vectors of one commit (or of a merge): exact (flat) while
                                  small, IVF past ``ANN_MIN`` vectors with nprobe chosen for recall
     segments/seg-000007.npz      their chunk ids, publication days and source codes (filters)
+    segments/seg-000007.lex/     their BM25 postings, memory-mapped (qa/lexical.py)
     .write.lock                  held by the one process that is writing
 
 **Generations.** A commit is one SQLite transaction: new rows carry ``added_gen = G+1``, removed
@@ -31,6 +32,7 @@ import datetime as dt
 import json
 import os
 import re
+import shutil
 import sqlite3
 import threading
 import time
@@ -46,6 +48,7 @@ from filelock import FileLock, Timeout
 
 from .config import FORMAT_VERSION, ChunkingConfig
 from .errors import IndexError_, IndexLockedError
+from .lexical import LexicalSegment, idf, lexical_terms
 from .types import Article, Chunk
 
 DB_NAME = "index.sqlite"
@@ -55,7 +58,6 @@ TOMBSTONE_RATIO = 0.25  # a segment with more deleted vectors than this is rewri
 ANN_MIN = int(os.environ.get("QA_ANN_MIN", "200000"))  # vectors from which a merged segment is IVF
 ANN_RECALL = 0.97  # nprobe is the smallest reaching this recall@10 against exact search at build
 _CHUNK_CACHE = 4096
-LEXICAL_POSTINGS = int(os.environ.get("QA_LEXICAL_POSTINGS", "20000"))  # per query, see _affordable
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -74,7 +76,6 @@ CREATE TABLE IF NOT EXISTS sources(code INTEGER PRIMARY KEY, name TEXT NOT NULL 
 CREATE TABLE IF NOT EXISTS segments(
     no INTEGER PRIMARY KEY, n INTEGER NOT NULL, kind TEXT NOT NULL, nprobe INTEGER NOT NULL DEFAULT 0,
     recall REAL, added_gen INTEGER NOT NULL, deleted_gen INTEGER);
-CREATE VIRTUAL TABLE IF NOT EXISTS lex USING fts5(terms, content='', tokenize="unicode61 remove_diacritics 0");
 CREATE TABLE IF NOT EXISTS terms(term TEXT PRIMARY KEY, df INTEGER NOT NULL) WITHOUT ROWID;
 """
 
@@ -109,24 +110,6 @@ def day_number(iso: str) -> float:
         return float("nan")
 
 
-_STEMMER = None
-_STEM_LOCK = threading.Lock()
-
-
-def lexical_terms(texts: list[str]) -> list[list[str]]:
-    """The lexical index's terms of each text: bm25s' tokenizer (words of 2+ characters, English
-    stop words removed, Snowball-stemmed) -- the same for indexed chunks and for queries."""
-    import bm25s
-    import Stemmer
-
-    global _STEMMER
-    with _STEM_LOCK:  # PyStemmer objects are not thread-safe
-        if _STEMMER is None:
-            _STEMMER = Stemmer.Stemmer("english")
-        out = bm25s.tokenize(texts, stopwords="en", stemmer=_STEMMER, show_progress=False, return_ids=False)
-    return [list(t) for t in out]
-
-
 @dataclass
 class Manifest:
     format_version: int
@@ -148,6 +131,7 @@ class Segment:
     index: faiss.Index
     ids: np.ndarray  # chunk ids, int64
     nprobe: int = 0
+    lex: LexicalSegment | None = None
 
 
 # ---- database access --------------------------------------------------------------------
@@ -292,6 +276,7 @@ class IndexStore:
         # pending writes (writer only)
         self._new_vecs: list[np.ndarray] = []
         self._new_meta: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self._new_bodies: list[list[str]] = []
         self._write_db: sqlite3.Connection | None = None
         self._dirty = False
         self._start_generation = manifest.generation
@@ -432,6 +417,7 @@ class IndexStore:
             meta = np.load(f"{base}.npz")
             flags = faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY if kind == "flat" else 0
             index = faiss.read_index(f"{base}.faiss", flags)
+            lex = LexicalSegment.load(Path(f"{base}.lex"))
         except FileNotFoundError:
             raise
         except (OSError, ValueError, RuntimeError) as e:
@@ -445,7 +431,7 @@ class IndexStore:
         self.alive[ids] = True
         self.days[ids] = meta["days"]
         self.source_codes[ids] = meta["sources"]
-        self.segments.append(Segment(no, kind, index, ids, nprobe))
+        self.segments.append(Segment(no, kind, index, ids, nprobe, lex))
 
     def __len__(self) -> int:
         return self.manifest.n_articles
@@ -541,39 +527,24 @@ class IndexStore:
         return hits[:n]
 
     def search_lexical(self, terms: list[str], n: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
-        """Top ``n`` (chunk id, BM25) for the query terms; only live chunks of this snapshot
-        (and ``allowed`` ones, a bool mask by chunk id)."""
+        """Top ``n`` (chunk id, BM25) for the query terms over all segments, with the global IDF;
+        only live chunks of this snapshot (and ``allowed`` ones, a bool mask by chunk id)."""
         terms = list(dict.fromkeys(t for t in terms if t))
-        if self._db_path is None or not terms or n <= 0:
+        if not self.segments or not terms or n <= 0:
             return []
-        terms = self._affordable(terms)
-        if not terms:
-            return []
-        query = " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
-        ok = self.alive if allowed is None else (allowed & self.alive)
-        limit = n * 2
-        db = self._db()
-        while True:
-            rows = db.execute("SELECT rowid, -bm25(lex) FROM lex WHERE lex MATCH ? ORDER BY rank LIMIT ?",
-                              (query, limit)).fetchall()
-            out = [(cid, s) for cid, s in rows if cid < len(ok) and ok[cid]]
-            if len(out) >= n or len(rows) < limit:
-                return out[:n]
-            limit *= 4
-
-    def _affordable(self, terms: list[str]) -> list[str]:
-        """The query's rarest terms, as many as fit ``LEXICAL_POSTINGS`` postings in all (the rarest
-        always). BM25 gives a term in most chunks almost no weight, yet scanning its postings
-        dominates the query's cost on a large index (FTS5 scores every posting: ~3 us each); an
-        index of fewer chunks than the budget never drops a term."""
         df = self.doc_freqs(terms)
-        kept, total = [], 0
-        for t in sorted((t for t in terms if df.get(t)), key=lambda t: df[t]):
-            if kept and total + df[t] > LEXICAL_POSTINGS and self.manifest.n_chunks > LEXICAL_POSTINGS:
-                break
-            kept.append(t)
-            total += df[t]
-        return kept
+        total = max(self.manifest.n_chunks, 1)
+        weights = {t: idf(total, df[t]) for t in terms if df.get(t)}
+        ok = None if allowed is None and not self._tombstones else (
+            self.alive if allowed is None else allowed & self.alive)
+        hits: list[tuple[int, float]] = []
+        for seg in self.segments:
+            if seg.lex is None:
+                continue
+            got = seg.lex.scores(weights, None if ok is None else ok[seg.ids], n)
+            hits.extend((int(seg.ids[p]), s) for p, s in got)
+        hits.sort(key=lambda h: -h[1])
+        return hits[:n]
 
     def doc_freq(self, term: str) -> int:
         """Chunks containing the term (live ones; kept in the ``terms`` table by every write)."""
@@ -611,10 +582,7 @@ class IndexStore:
         chunks = db.execute(f"SELECT c.id, substr(a.text, c.start + 1, c.\"end\" - c.start) FROM chunks c "
                             f"JOIN articles a ON a.key = c.art_key WHERE c.art_key = ? AND {_visible('c', g)}",
                             (key,)).fetchall()
-        bodies = lexical_terms([f"{title}\n{text}" for _, text in chunks]) if chunks else []
-        db.executemany("INSERT INTO lex(lex, rowid, terms) VALUES('delete', ?, ?)",
-                       [(cid, " ".join(b)) for (cid, _), b in zip(chunks, bodies)])
-        self._count_terms(bodies, -1)
+        self._count_terms(lexical_terms([f"{title}\n{text}" for _, text in chunks]) if chunks else [], -1)
         if not self._pending_key(key):
             db.execute("UPDATE articles SET deleted_gen = ? WHERE key = ?", (g, key))
             db.execute("UPDATE chunks SET deleted_gen = ? WHERE art_key = ?", (g, key))
@@ -625,6 +593,7 @@ class IndexStore:
             for i, (vecs, (cids, days, srcs)) in enumerate(zip(self._new_vecs, self._new_meta)):
                 keep = np.array([c not in ids for c in cids], dtype=bool)
                 self._new_vecs[i], self._new_meta[i] = vecs[keep], (cids[keep], days[keep], srcs[keep])
+                self._new_bodies[i] = [b for b, k in zip(self._new_bodies[i], keep) if k]
         self.manifest.n_articles -= 1
         self.manifest.n_chunks -= len(chunks)
 
@@ -645,8 +614,6 @@ class IndexStore:
         db.executemany("INSERT INTO chunks(id, art_key, start, \"end\", n_tokens, added_gen) VALUES (?,?,?,?,?,?)",
                        [(c.id, key, c.start, c.end, c.n_tokens, g) for c in chunks])
         bodies = lexical_terms([f"{article.title}\n{c.text}" for c in chunks]) if chunks else []
-        db.executemany("INSERT INTO lex(rowid, terms) VALUES (?, ?)",
-                       [(c.id, " ".join(b)) for c, b in zip(chunks, bodies)])
         self._count_terms(bodies, +1)
         if chunks:
             src = normalize_source(article.source)
@@ -656,6 +623,7 @@ class IndexStore:
             self._new_vecs.append(np.ascontiguousarray(vectors, dtype=np.float32).reshape(n, -1))
             self._new_meta.append((np.array([c.id for c in chunks], dtype=np.int64),
                                    np.full(n, day_number(article.published)), np.full(n, code, dtype=np.int32)))
+            self._new_bodies.append(bodies)
         self.manifest.next_chunk_id = max(self.manifest.next_chunk_id, max((c.id for c in chunks), default=-1) + 1)
         self.manifest.n_articles += 1
         self.manifest.n_chunks += len(chunks)
@@ -667,8 +635,9 @@ class IndexStore:
         if self._new_vecs and sum(len(v) for v in self._new_vecs):
             vecs = np.concatenate(self._new_vecs)
             ids, days, srcs = (np.concatenate(x) for x in zip(*self._new_meta))
-            self._write_segment(vecs, ids, days, srcs, g)
-        self._new_vecs, self._new_meta = [], []
+            lex = LexicalSegment.build([b for batch in self._new_bodies for b in batch])
+            self._write_segment(vecs, ids, days, srcs, lex, g)
+        self._new_vecs, self._new_meta, self._new_bodies = [], [], []
         self._finish(g)
         self._dirty = False
         self._maintain()
@@ -688,7 +657,8 @@ class IndexStore:
         files = [int(p.name[4:10]) for p in (self.directory / SEGMENTS).glob("seg-*") if p.name[4:10].isdigit()]
         return max([row[0] or 0, *files]) + 1
 
-    def _write_segment(self, vecs: np.ndarray, ids: np.ndarray, days: np.ndarray, srcs: np.ndarray, g: int) -> int:
+    def _write_segment(self, vecs: np.ndarray, ids: np.ndarray, days: np.ndarray, srcs: np.ndarray,
+                       lex: LexicalSegment, g: int) -> int:
         """Write a segment's files (fsynced, renamed into place) and register it in the pending commit."""
         segdir = self.directory / SEGMENTS
         segdir.mkdir(exist_ok=True)
@@ -703,6 +673,10 @@ class IndexStore:
             os.fsync(f.fileno())
         tmp = segdir / f".seg-{no:06d}.tmp-{os.getpid()}.faiss"
         _fsync_write(tmp, buf)
+        lex_tmp = segdir / f".seg-{no:06d}.tmp-{os.getpid()}.lex"
+        lex.save(lex_tmp)
+        _fsync_dir(lex_tmp)
+        os.replace(lex_tmp, f"{base}.lex")
         os.replace(meta, f"{base}.npz")
         os.replace(tmp, f"{base}.faiss")
         _fsync_dir(segdir)
@@ -761,10 +735,11 @@ class IndexStore:
             ids = meta["ids"].astype(np.int64)
             keep = ~np.isin(ids, dead)
             seg = Segment(no, "", faiss.read_index(f"{base}.faiss"), ids)
-            parts.append((_reconstruct(seg, ids[keep]), ids[keep], meta["days"][keep], meta["sources"][keep]))
-        vecs, ids, days, srcs = (np.concatenate(x) for x in zip(*parts))
+            parts.append((_reconstruct(seg, ids[keep]), ids[keep], meta["days"][keep], meta["sources"][keep],
+                          (LexicalSegment.load(Path(f"{base}.lex")), keep)))
+        vecs, ids, days, srcs = (np.concatenate(x) for x in zip(*(p[:4] for p in parts)))
         if len(ids):
-            self._write_segment(vecs, ids, days, srcs, g)
+            self._write_segment(vecs, ids, days, srcs, LexicalSegment.merge([p[4] for p in parts]), g)
         db.executemany("UPDATE segments SET deleted_gen = ? WHERE no = ?", [(g, no) for no in nos])
         self._finish(g)
 
@@ -793,6 +768,7 @@ class IndexStore:
         for (no,) in gone:
             for ext in ("faiss", "npz"):
                 (self.directory / SEGMENTS / f"seg-{no:06d}.{ext}").unlink(missing_ok=True)
+            shutil.rmtree(self.directory / SEGMENTS / f"seg-{no:06d}.lex", ignore_errors=True)
 
     def _ids_in_live_segments(self) -> set[int]:
         out: set[int] = set()
@@ -808,7 +784,10 @@ class IndexStore:
         known = {r[0] for r in self._write_db.execute("SELECT no FROM segments")}
         for p in segdir.iterdir():
             if p.name.startswith(".seg-") or (p.name.startswith("seg-") and int(p.name[4:10]) not in known):
-                p.unlink(missing_ok=True)
+                if p.is_dir():
+                    shutil.rmtree(p, ignore_errors=True)
+                else:
+                    p.unlink(missing_ok=True)
 
 
 def _reconstruct(seg: Segment, ids: np.ndarray) -> np.ndarray:

@@ -1,0 +1,63 @@
+"""The segment BM25 index against bm25s (the oracle), merging, and its files."""
+import bm25s
+import numpy as np
+import Stemmer
+
+from qa.lexical import LexicalSegment, idf, lexical_terms
+
+DOCS = [
+    "Talks on Syria will be held in Astana next week.",
+    "Russia, Turkey and Iran will mediate the talks in Astana.",
+    "Roger Federer won the Australian Open, beating Rafael Nadal.",
+    "An avalanche buried a hotel in Abruzzo; rescuers reached it after two days.",
+    "The hotel avalanche in Abruzzo killed twenty-nine people.",
+    "Nadal and Federer met in a final for the first time since 2011.",
+]
+
+
+def _weights(bodies, query):
+    terms = lexical_terms([query])[0]
+    df = {t: sum(t in set(b) for b in bodies) for t in terms}
+    return {t: idf(len(bodies), d) for t, d in df.items() if d}
+
+
+def test_one_segment_scores_like_bm25s():
+    bodies = lexical_terms(DOCS)
+    seg = LexicalSegment.build(bodies)
+    oracle = bm25s.BM25()  # defaults: lucene, k1 = 1.5, b = 0.75
+    oracle.index(bm25s.tokenize(DOCS, stopwords="en", stemmer=Stemmer.Stemmer("english"), show_progress=False),
+                 show_progress=False)
+    for query in ("avalanche hotel Abruzzo", "Federer Nadal final", "talks in Astana"):
+        ours = dict(seg.scores(_weights(bodies, query), None, len(DOCS)))
+        docs, scores = oracle.retrieve(lexical_terms([query]), k=len(DOCS), show_progress=False)
+        theirs = {int(d): float(s) for d, s in zip(docs[0], scores[0]) if s > 0}
+        assert ours.keys() == theirs.keys()
+        assert all(abs(ours[d] - theirs[d]) < 1e-4 for d in ours)
+
+
+def test_allowed_mask_and_top_n():
+    bodies = lexical_terms(DOCS)
+    seg = LexicalSegment.build(bodies)
+    w = _weights(bodies, "Federer Nadal avalanche hotel")
+    top2 = seg.scores(w, None, 2)
+    assert len(top2) == 2 and top2[0][1] >= top2[1][1]
+    allowed = np.zeros(len(DOCS), bool)
+    allowed[[3, 4]] = True
+    assert {p for p, _ in seg.scores(w, allowed, 10)} == {3, 4}
+
+
+def test_merge_equals_building_from_the_kept_documents(tmp_path):
+    bodies = lexical_terms(DOCS)
+    a, b = LexicalSegment.build(bodies[:3]), LexicalSegment.build(bodies[3:])
+    keep_a, keep_b = np.array([True, False, True]), np.array([True, True, False])
+    merged = LexicalSegment.merge([(a, keep_a), (b, keep_b)])
+    kept = [bodies[0], bodies[2], bodies[3], bodies[4]]
+    direct = LexicalSegment.build(kept)
+    for name in ("vocab", "indptr", "rows", "tf", "lengths"):
+        assert np.array_equal(getattr(merged, name), getattr(direct, name)), name
+    assert np.allclose(merged.tfc, direct.tfc)
+    merged.save(tmp_path / "seg.lex")
+    loaded = LexicalSegment.load(tmp_path / "seg.lex")
+    assert isinstance(loaded.rows, np.memmap)
+    w = _weights(kept, "hotel avalanche")
+    assert loaded.scores(w, None, 5) == direct.scores(w, None, 5)
