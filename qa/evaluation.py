@@ -574,7 +574,7 @@ def load_chunking_corpora(corpora_dir: Path) -> list:
 # ---- command line ------------------------------------------------------------------------
 def main(args) -> int:
     """``qa eval``: see ``qa eval --help``."""
-    from .embeddings import MODEL_NAME
+    from .embeddings import DEFAULT_BACKEND, MODEL_NAME
     from .engine import QA
     from .progress import Bars
 
@@ -588,7 +588,9 @@ def main(args) -> int:
         index_dir = Path(args.index)
     else:
         cache = Path(os.environ.get("QA_EVAL_CACHE", ".cache/eval-index"))
-        index_dir = corpus_index_dir(corpus, cache, chunking, MODEL_NAME) if corpus.is_file() else \
+        backend = os.environ.get("QA_EMBED_BACKEND", DEFAULT_BACKEND)  # int8 vectors differ: their own index
+        model = MODEL_NAME if backend != "onnx-int8" else f"{MODEL_NAME}#{backend}"
+        index_dir = corpus_index_dir(corpus, cache, chunking, model) if corpus.is_file() else \
             cache / f"{corpus.name}-spans"
     span_mode = corpus.is_dir()
     engine = QA(index_dir=index_dir, chunking=chunking)

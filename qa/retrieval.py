@@ -1,8 +1,8 @@
 """Hybrid retrieval: dense (FAISS) + lexical (BM25), fused, filtered and time-aware.
 
-1. Filters (sources, date range, and ``as_of``: nothing published after it) make a boolean
-   mask by chunk id from the snapshot's arrays (numpy, no Python loop over chunks); FAISS
-   searches only allowed ids (IDSelectorBitmap) and lexical hits outside it are dropped.
+1. Filters (sources, date range, and ``as_of``: nothing published after it) are handed to the
+   store, which applies them inside its searches (the embedded store: a boolean mask by chunk
+   id from numpy arrays and a FAISS IDSelectorBitmap; PostgreSQL: a WHERE clause).
 2. Fusion (default, linear): relevance = (cosine + 0.25 * BM25 / best BM25) / 1.25 over the
    union of both candidate lists (``fusion="rrf"``: reciprocal-rank fusion instead).
 3. ``as_of`` (the date prior): a passage among the ``recency_top_n`` most relevant candidates
@@ -25,7 +25,7 @@ import numpy as np
 from .config import RetrievalConfig
 from .embeddings import Embedder
 from .lexical import lexical_terms
-from .store import IndexStore, day_number, normalize_source
+from .store import IndexStore, day_number
 from .types import Passage
 
 MODES = ("hybrid", "dense", "lexical")
@@ -43,7 +43,6 @@ def temporal_cue(query: str) -> bool:
     return bool(_RECENT_CUE.search(query))
 
 
-_norm_source = normalize_source
 
 
 @dataclass
@@ -76,40 +75,17 @@ class Retriever:
         return w
 
     # ---- pieces ------------------------------------------------------------------------
-    def mask(self, f: Filters) -> np.ndarray | None:
-        """Boolean mask of allowed chunks by chunk id (None = everything allowed)."""
-        if not f.active():
-            return None
-        s = self.store
-        m = s.alive.copy()
-        if f.sources:
-            codes = [s.sources[n] for n in {_norm_source(x) for x in f.sources} if n in s.sources]
-            m &= np.isin(s.source_codes, np.array(codes, dtype=np.int32))
-        days = s.days
-        known = ~np.isnan(days)
-        with np.errstate(invalid="ignore"):
-            if f.date_from:
-                m &= known & (days >= _day(f.date_from))
-            if f.date_to:
-                m &= known & (days <= _day(f.date_to))
-            if f.as_of:
-                m &= ~known | (days <= _day(f.as_of))
-        return m
+    def dense(self, query_vec: np.ndarray, n: int, allowed=None) -> list[tuple[int, float]]:
+        """``allowed``: the store's own form of the filters (``store.prepare_filters``)."""
+        return self.store.search_dense(query_vec, n, allowed)
 
-    def dense(self, query_vec: np.ndarray, n: int, mask: np.ndarray | None) -> list[tuple[int, float]]:
-        if mask is not None and not mask.any():
-            return []
-        return self.store.search_dense(query_vec, n, mask)
-
-    def lexical(self, query: str, n: int, mask: np.ndarray | None) -> list[tuple[int, float]]:
-        if mask is not None and not mask.any():
-            return []
-        return [(c, s) for c, s in self.store.search_lexical(lexical_terms([query])[0], n, mask) if s > 0]
+    def lexical(self, query: str, n: int, allowed=None) -> list[tuple[int, float]]:
+        return [(c, s) for c, s in self.store.search_lexical(lexical_terms([query])[0], n, allowed) if s > 0]
 
     def recency(self, chunk_id: int, as_of: str | None) -> float:
         if not as_of:
             return 1.0
-        day = self.store.days[chunk_id]
+        day = self.store.day(chunk_id)
         if np.isnan(day):
             return 1.0
         age = max(0.0, _day(as_of) - day)
@@ -124,16 +100,16 @@ class Retriever:
         cfg = self.config
         k = k or cfg.k
         f = filters or Filters()
-        mask = self.mask(f)
+        allowed = self.store.prepare_filters(f)
         n = max(cfg.candidates, k * 4)
         dense_hits: list[tuple[int, float]] = []
         lex_hits: list[tuple[int, float]] = []
         if mode in ("hybrid", "dense"):
             if query_vec is None:
                 query_vec = self.embedder.encode([query])[0]
-            dense_hits = self.dense(query_vec, n, mask)
+            dense_hits = self.dense(query_vec, n, allowed)
         if mode in ("hybrid", "lexical"):
-            lex_hits = self.lexical(query, n, mask)
+            lex_hits = self.lexical(query, n, allowed)
         lex_s = dict(lex_hits)
         if cfg.fusion == "rrf":
             scored, relevance = self._rrf(dense_hits, lex_hits, mode, f.as_of)

@@ -495,6 +495,29 @@ class IndexStore:
             return np.zeros(0, np.int64), np.zeros((0, self.manifest.dim), np.float32)
         return np.concatenate(ids), np.concatenate(vecs)
 
+    def day(self, cid: int) -> float:
+        """Publication day of a chunk's article (NaN when unknown)."""
+        return float(self.days[cid])
+
+    def prepare_filters(self, f) -> np.ndarray | None:
+        """Boolean mask of chunks allowed by ``f`` (a retrieval.Filters), by chunk id; None when
+        nothing is filtered. numpy over per-chunk arrays: no Python loop over chunks."""
+        if not f.active():
+            return None
+        m = self.alive.copy()
+        if f.sources:
+            codes = [self.sources[n] for n in {normalize_source(x) for x in f.sources} if n in self.sources]
+            m &= np.isin(self.source_codes, np.array(codes, dtype=np.int32))
+        known = ~np.isnan(self.days)
+        with np.errstate(invalid="ignore"):
+            if f.date_from:
+                m &= known & (self.days >= day_number(f.date_from))
+            if f.date_to:
+                m &= known & (self.days <= day_number(f.date_to))
+            if f.as_of:
+                m &= ~known | (self.days <= day_number(f.as_of))
+        return m
+
     def alive_bitmap(self) -> np.ndarray:
         if self._alive_bitmap is None:
             self._alive_bitmap = np.packbits(self.alive, bitorder="little")
@@ -503,7 +526,7 @@ class IndexStore:
     def search_dense(self, query_vec: np.ndarray, n: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
         """Top ``n`` (chunk id, inner product) over all segments; ``allowed`` is a bool mask by chunk id
         (tombstones are always excluded)."""
-        if not self.segments or n <= 0:
+        if not self.segments or n <= 0 or (allowed is not None and not allowed.any()):
             return []
         if allowed is not None:
             bitmap = np.packbits(allowed & self.alive, bitorder="little")
@@ -530,7 +553,7 @@ class IndexStore:
         """Top ``n`` (chunk id, BM25) for the query terms over all segments, with the global IDF;
         only live chunks of this snapshot (and ``allowed`` ones, a bool mask by chunk id)."""
         terms = list(dict.fromkeys(t for t in terms if t))
-        if not self.segments or not terms or n <= 0:
+        if not self.segments or not terms or n <= 0 or (allowed is not None and not allowed.any()):
             return []
         df = self.doc_freqs(terms)
         total = max(self.manifest.n_chunks, 1)
