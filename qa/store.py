@@ -157,7 +157,7 @@ class _Articles:
         self._s = store
 
     def get(self, doc_id: str, default=None) -> Article | None:
-        if self._s._db_path is None:
+        if not self._s._has_db:
             return default
         row = self._s._db().execute(
             f"SELECT {_ART_COLS} FROM articles a WHERE a.id = ? AND {_visible('a', self._s.generation)}",
@@ -177,7 +177,7 @@ class _Articles:
         return self._s.manifest.n_articles
 
     def _rows(self, cols: str) -> list[tuple]:
-        if self._s._db_path is None:
+        if not self._s._has_db:
             return []
         return self._s._db().execute(
             f"SELECT {cols} FROM articles a WHERE {_visible('a', self._s.generation)} ORDER BY a.id").fetchall()
@@ -206,7 +206,7 @@ class _Chunks:
             c = self._cache.get(cid)
         if c is not None:
             return c
-        if self._s._db_path is None:
+        if not self._s._has_db:
             return default
         row = self._s._db().execute(
             f"SELECT c.id, a.id, c.start, c.\"end\", substr(a.text, c.start + 1, c.\"end\" - c.start), c.n_tokens "
@@ -234,7 +234,7 @@ class _Chunks:
         return self._s.manifest.n_chunks
 
     def keys(self) -> list[int]:
-        if self._s._db_path is None:
+        if not self._s._has_db:
             return []
         return [r[0] for r in self._s._db().execute(
             f"SELECT c.id FROM chunks c WHERE {_visible('c', self._s.generation)} ORDER BY c.id")]
@@ -246,24 +246,180 @@ class _Chunks:
         return [self[c] for c in self.keys()]
 
 
-class IndexStore:
-    """One generation of the index (a snapshot for readers; the pending one inside ``writer``).
+class RowStore:
+    """What every store shares: one generation's rows (articles, chunks, term frequencies, the
+    manifest) in a SQL database, seen through the generation columns, and the writes to them.
+    SQL is written once with ``?`` placeholders (the PostgreSQL store translates them).
 
-    Readers: ``articles`` / ``chunks`` (mappings), ``chunk_ids(doc)``, ``search_dense``,
-    ``search_lexical``, ``doc_freq``, and per-chunk-id arrays for filters (``alive``,
-    ``days``, ``source_codes``). Writers: ``add_article``, ``remove_article``, ``commit``.
+    Readers: ``articles`` / ``chunks`` (mappings), ``chunk_ids(doc)``, ``doc_freqs`` ...;
+    subclasses add the searches (``prepare_filters``, ``search_dense``, ``search_lexical``,
+    ``day``, ``vector``) and where vectors go (``_add_vectors``, ``commit``).
+    Writers: ``add_article``, ``remove_article``, ``commit``.
     """
 
-    def __init__(self, directory: str | Path, manifest: Manifest, db_path: Path | None = None,
-                 writable: bool = False):
-        self.directory = Path(directory)
+    def __init__(self, manifest: Manifest, writable: bool = False):
         self.manifest = manifest
-        self._db_path = db_path
-        self._local = threading.local()
         self.writable = writable
         self.generation = manifest.generation + (1 if writable else 0)  # a writer sees its pending rows
         self.articles = _Articles(self)
         self.chunks = _Chunks(self)
+        self._dirty = False
+        self._start_generation = manifest.generation
+
+    _has_db = True
+
+    def _db(self):
+        raise NotImplementedError
+
+    def _tx_commit(self) -> None:
+        """End the writer's transaction and begin the next."""
+        raise NotImplementedError
+
+    @property
+    def generation_name(self) -> str | None:
+        return f"gen-{self.manifest.generation:06d}" if self.manifest.generation else None
+
+    @property
+    def chunking(self) -> ChunkingConfig:
+        return ChunkingConfig(**self.manifest.chunking)
+
+    def __len__(self) -> int:
+        return self.manifest.n_articles
+
+
+    # ---- reading ---------------------------------------------------------------------------
+    def chunk_ids(self, doc_id: str) -> list[int]:
+        if not self._has_db:
+            return []
+        g = self.generation
+        return [r[0] for r in self._db().execute(
+            f"SELECT c.id FROM chunks c JOIN articles a ON a.key = c.art_key WHERE a.id = ? AND {_visible('a', g)} "
+            f"AND {_visible('c', g)} ORDER BY c.id", (doc_id,))]
+
+    def chunk_counts(self) -> dict[str, int]:
+        """Chunks per article id."""
+        if not self._has_db:
+            return {}
+        g = self.generation
+        return dict(self._db().execute(
+            f"SELECT a.id, count(*) FROM chunks c JOIN articles a ON a.key = c.art_key "
+            f"WHERE {_visible('a', g)} AND {_visible('c', g)} GROUP BY a.id"))
+
+    def article_id_by_hash(self, content_hash: str) -> str | None:
+        if not self._has_db:
+            return None
+        row = self._db().execute(
+            f"SELECT a.id FROM articles a WHERE a.content_hash = ? AND {_visible('a', self.generation)} LIMIT 1",
+            (content_hash,)).fetchone()
+        return row[0] if row else None
+
+    def published_dates(self) -> list[tuple[str, str]]:
+        """(published, source) of every article with a date."""
+        if not self._has_db:
+            return []
+        return self._db().execute(f"SELECT a.published, a.source FROM articles a WHERE a.published != '' "
+                                  f"AND {_visible('a', self.generation)}").fetchall()
+
+    def source_counts(self) -> dict[str, int]:
+        """Articles per source as written in the articles ("(none)" for none)."""
+        if not self._has_db:
+            return {}
+        return {(s or "(none)"): n for s, n in self._db().execute(
+            f"SELECT a.source, count(*) FROM articles a WHERE {_visible('a', self.generation)} GROUP BY a.source")}
+
+    # ---- changing (only inside ``writer``) ---------------------------------------------------
+    def doc_freq(self, term: str) -> int:
+        """Chunks containing the term (live ones; kept in the ``terms`` table by every write)."""
+        return self.doc_freqs([term]).get(term, 0)
+
+    def doc_freqs(self, terms: list[str]) -> dict[str, int]:
+        if not self._has_db or not terms:
+            return {}
+        terms = list(dict.fromkeys(terms))
+        marks = ",".join("?" * len(terms))
+        return dict(self._db().execute(f"SELECT term, df FROM terms WHERE term IN ({marks})", terms).fetchall())
+
+    def _count_terms(self, bodies: list[list[str]], sign: int) -> None:
+        counts: dict[str, int] = {}
+        for b in bodies:
+            for t in set(b):
+                counts[t] = counts.get(t, 0) + 1
+        self._db().executemany(
+            "INSERT INTO terms(term, df) VALUES (?, ?) ON CONFLICT(term) DO UPDATE SET df = terms.df + excluded.df",
+            [(t, sign * n) for t, n in counts.items()])
+
+    def allocate_chunk_ids(self, n: int) -> int:
+        first = self.manifest.next_chunk_id
+        self.manifest.next_chunk_id += n
+        return first
+
+    def remove_article(self, doc_id: str) -> None:
+        db, g = self._db(), self.generation
+        row = db.execute(f"SELECT key, title FROM articles a WHERE a.id = ? AND {_visible('a', g)}", (doc_id,)).fetchone()
+        if row is None:
+            raise KeyError(doc_id)
+        key, title = row
+        self._dirty = True
+        chunks = db.execute(f"SELECT c.id, substr(a.text, c.start + 1, c.\"end\" - c.start) FROM chunks c "
+                            f"JOIN articles a ON a.key = c.art_key WHERE c.art_key = ? AND {_visible('c', g)}",
+                            (key,)).fetchall()
+        self._count_terms(lexical_terms([f"{title}\n{text}" for _, text in chunks]) if chunks else [], -1)
+        if not self._pending_key(key):
+            db.execute("UPDATE articles SET deleted_gen = ? WHERE key = ?", (g, key))
+            db.execute("UPDATE chunks SET deleted_gen = ? WHERE art_key = ?", (g, key))
+        else:  # added earlier in this same commit: never visible to anyone, just drop it
+            db.execute("DELETE FROM articles WHERE key = ?", (key,))
+            db.execute("DELETE FROM chunks WHERE art_key = ?", (key,))
+            self._drop_pending({cid for cid, _ in chunks})
+        self.manifest.n_articles -= 1
+        self.manifest.n_chunks -= len(chunks)
+
+    def _pending_key(self, key: int) -> bool:
+        row = self._db().execute("SELECT added_gen FROM articles WHERE key = ?", (key,)).fetchone()
+        return bool(row) and row[0] == self.generation
+
+    def add_article(self, article: Article, chunks: list[Chunk], vectors: np.ndarray | None) -> None:
+        db, g = self._db(), self.generation
+        if article.id in self.articles:
+            self.remove_article(article.id)
+        key = db.execute("INSERT INTO articles(id, title, source, url, published, origin, content_hash, text, "
+                         "added_gen) VALUES (?,?,?,?,?,?,?,?,?) RETURNING key",
+                         (article.id, article.title, article.source, article.url, article.published,
+                          article.origin, article.content_hash, article.text, g)).fetchone()[0]
+        self._dirty = True
+        bodies = lexical_terms([f"{article.title}\n{c.text}" for c in chunks]) if chunks else []
+        self._count_terms(bodies, +1)
+        if chunks:
+            src = normalize_source(article.source)
+            db.execute("INSERT INTO sources(name) VALUES (?) ON CONFLICT(name) DO NOTHING", (src,))
+            code = db.execute("SELECT code FROM sources WHERE name = ?", (src,)).fetchone()[0]
+            self._add_chunks(key, article, chunks, np.ascontiguousarray(vectors, dtype=np.float32).reshape(
+                len(chunks), -1), bodies, code)
+        self.manifest.next_chunk_id = max(self.manifest.next_chunk_id, max((c.id for c in chunks), default=-1) + 1)
+        self.manifest.n_articles += 1
+        self.manifest.n_chunks += len(chunks)
+
+    def _finish(self, g: int) -> None:
+        """Write the manifest of generation ``g`` and commit: it is live."""
+        db = self._db()
+        self.manifest.generation = g
+        self.manifest.updated = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+        upsert = "INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value"
+        db.execute(upsert, ("manifest", json.dumps(asdict(self.manifest))))
+        db.execute(upsert, ("generation", str(g)))
+        self._tx_commit()
+        self.generation = g + 1
+
+
+class IndexStore(RowStore):
+    """The embedded store: SQLite rows, FAISS and BM25 segments (see the module docstring)."""
+
+    def __init__(self, directory: str | Path, manifest: Manifest, db_path: Path | None = None,
+                 writable: bool = False):
+        super().__init__(manifest, writable)
+        self.directory = Path(directory)
+        self._db_path = db_path
+        self._local = threading.local()
         self.segments: list[Segment] = []
         self.sources: dict[str, int] = {}  # normalized source -> code
         size = manifest.next_chunk_id
@@ -278,8 +434,10 @@ class IndexStore:
         self._new_meta: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         self._new_bodies: list[list[str]] = []
         self._write_db: sqlite3.Connection | None = None
-        self._dirty = False
-        self._start_generation = manifest.generation
+
+    @property
+    def _has_db(self) -> bool:
+        return self._db_path is not None
 
     # ---- connections -----------------------------------------------------------------------
     def _db(self) -> sqlite3.Connection:
@@ -290,13 +448,9 @@ class IndexStore:
             db = self._local.db = _connect(self._db_path)
         return db
 
-    @property
-    def generation_name(self) -> str | None:
-        return f"gen-{self.manifest.generation:06d}" if self.manifest.generation else None
-
-    @property
-    def chunking(self) -> ChunkingConfig:
-        return ChunkingConfig(**self.manifest.chunking)
+    def _tx_commit(self) -> None:
+        self._write_db.execute("COMMIT")
+        self._write_db.execute("BEGIN IMMEDIATE")
 
     # ---- opening ---------------------------------------------------------------------------
     @staticmethod
@@ -433,52 +587,10 @@ class IndexStore:
         self.source_codes[ids] = meta["sources"]
         self.segments.append(Segment(no, kind, index, ids, nprobe, lex))
 
-    def __len__(self) -> int:
-        return self.manifest.n_articles
-
     # ---- reading ---------------------------------------------------------------------------
     @property
     def n_vectors(self) -> int:
         return int(self.alive.sum())
-
-    def chunk_ids(self, doc_id: str) -> list[int]:
-        if self._db_path is None:
-            return []
-        g = self.generation
-        return [r[0] for r in self._db().execute(
-            f"SELECT c.id FROM chunks c JOIN articles a ON a.key = c.art_key WHERE a.id = ? AND {_visible('a', g)} "
-            f"AND {_visible('c', g)} ORDER BY c.id", (doc_id,))]
-
-    def chunk_counts(self) -> dict[str, int]:
-        """Chunks per article id."""
-        if self._db_path is None:
-            return {}
-        g = self.generation
-        return dict(self._db().execute(
-            f"SELECT a.id, count(*) FROM chunks c JOIN articles a ON a.key = c.art_key "
-            f"WHERE {_visible('a', g)} AND {_visible('c', g)} GROUP BY a.id"))
-
-    def article_id_by_hash(self, content_hash: str) -> str | None:
-        if self._db_path is None:
-            return None
-        row = self._db().execute(
-            f"SELECT a.id FROM articles a WHERE a.content_hash = ? AND {_visible('a', self.generation)} LIMIT 1",
-            (content_hash,)).fetchone()
-        return row[0] if row else None
-
-    def published_dates(self) -> list[tuple[str, str]]:
-        """(published, source) of every article with a date."""
-        if self._db_path is None:
-            return []
-        return self._db().execute(f"SELECT a.published, a.source FROM articles a WHERE a.published != '' "
-                                  f"AND {_visible('a', self.generation)}").fetchall()
-
-    def source_counts(self) -> dict[str, int]:
-        """Articles per source as written in the articles ("(none)" for none)."""
-        if self._db_path is None:
-            return {}
-        return {(s or "(none)"): n for s, n in self._db().execute(
-            f"SELECT a.source, count(*) FROM articles a WHERE {_visible('a', self.generation)} GROUP BY a.source")}
 
     def vector(self, cid: int) -> np.ndarray:
         seg = self.segments[self.segment_of[cid]]
@@ -569,87 +681,21 @@ class IndexStore:
         hits.sort(key=lambda h: -h[1])
         return hits[:n]
 
-    def doc_freq(self, term: str) -> int:
-        """Chunks containing the term (live ones; kept in the ``terms`` table by every write)."""
-        return self.doc_freqs([term]).get(term, 0)
+    def _add_chunks(self, key: int, article: Article, chunks: list[Chunk], vectors: np.ndarray,
+                    bodies: list[list[str]], source_code: int) -> None:
+        g, n = self.generation, len(chunks)
+        self._db().executemany("INSERT INTO chunks(id, art_key, start, \"end\", n_tokens, added_gen) "
+                               "VALUES (?,?,?,?,?,?)", [(c.id, key, c.start, c.end, c.n_tokens, g) for c in chunks])
+        self._new_vecs.append(vectors)
+        self._new_meta.append((np.array([c.id for c in chunks], dtype=np.int64),
+                               np.full(n, day_number(article.published)), np.full(n, source_code, dtype=np.int32)))
+        self._new_bodies.append(bodies)
 
-    def doc_freqs(self, terms: list[str]) -> dict[str, int]:
-        if self._db_path is None or not terms:
-            return {}
-        terms = list(dict.fromkeys(terms))
-        marks = ",".join("?" * len(terms))
-        return dict(self._db().execute(f"SELECT term, df FROM terms WHERE term IN ({marks})", terms).fetchall())
-
-    def _count_terms(self, bodies: list[list[str]], sign: int) -> None:
-        counts: dict[str, int] = {}
-        for b in bodies:
-            for t in set(b):
-                counts[t] = counts.get(t, 0) + 1
-        self._write_db.executemany(
-            "INSERT INTO terms(term, df) VALUES (?, ?) ON CONFLICT(term) DO UPDATE SET df = df + excluded.df",
-            [(t, sign * n) for t, n in counts.items()])
-
-    # ---- changing (only inside ``writer``) ---------------------------------------------------
-    def allocate_chunk_ids(self, n: int) -> int:
-        first = self.manifest.next_chunk_id
-        self.manifest.next_chunk_id += n
-        return first
-
-    def remove_article(self, doc_id: str) -> None:
-        db, g = self._write_db, self.generation
-        row = db.execute(f"SELECT key, title FROM articles a WHERE a.id = ? AND {_visible('a', g)}", (doc_id,)).fetchone()
-        if row is None:
-            raise KeyError(doc_id)
-        key, title = row
-        self._dirty = True
-        chunks = db.execute(f"SELECT c.id, substr(a.text, c.start + 1, c.\"end\" - c.start) FROM chunks c "
-                            f"JOIN articles a ON a.key = c.art_key WHERE c.art_key = ? AND {_visible('c', g)}",
-                            (key,)).fetchall()
-        self._count_terms(lexical_terms([f"{title}\n{text}" for _, text in chunks]) if chunks else [], -1)
-        if not self._pending_key(key):
-            db.execute("UPDATE articles SET deleted_gen = ? WHERE key = ?", (g, key))
-            db.execute("UPDATE chunks SET deleted_gen = ? WHERE art_key = ?", (g, key))
-        else:  # added earlier in this same commit: never visible to anyone, just drop it
-            db.execute("DELETE FROM articles WHERE key = ?", (key,))
-            db.execute("DELETE FROM chunks WHERE art_key = ?", (key,))
-            ids = {cid for cid, _ in chunks}
-            for i, (vecs, (cids, days, srcs)) in enumerate(zip(self._new_vecs, self._new_meta)):
-                keep = np.array([c not in ids for c in cids], dtype=bool)
-                self._new_vecs[i], self._new_meta[i] = vecs[keep], (cids[keep], days[keep], srcs[keep])
-                self._new_bodies[i] = [b for b, k in zip(self._new_bodies[i], keep) if k]
-        self.manifest.n_articles -= 1
-        self.manifest.n_chunks -= len(chunks)
-
-    def _pending_key(self, key: int) -> bool:
-        row = self._write_db.execute("SELECT added_gen FROM articles WHERE key = ?", (key,)).fetchone()
-        return bool(row) and row[0] == self.generation
-
-    def add_article(self, article: Article, chunks: list[Chunk], vectors: np.ndarray | None) -> None:
-        db, g = self._write_db, self.generation
-        if article.id in self.articles:
-            self.remove_article(article.id)
-        cur = db.execute("INSERT INTO articles(id, title, source, url, published, origin, content_hash, text, "
-                         "added_gen) VALUES (?,?,?,?,?,?,?,?,?)",
-                         (article.id, article.title, article.source, article.url, article.published,
-                          article.origin, article.content_hash, article.text, g))
-        key = cur.lastrowid
-        self._dirty = True
-        db.executemany("INSERT INTO chunks(id, art_key, start, \"end\", n_tokens, added_gen) VALUES (?,?,?,?,?,?)",
-                       [(c.id, key, c.start, c.end, c.n_tokens, g) for c in chunks])
-        bodies = lexical_terms([f"{article.title}\n{c.text}" for c in chunks]) if chunks else []
-        self._count_terms(bodies, +1)
-        if chunks:
-            src = normalize_source(article.source)
-            db.execute("INSERT OR IGNORE INTO sources(name) VALUES (?)", (src,))
-            code = db.execute("SELECT code FROM sources WHERE name = ?", (src,)).fetchone()[0]
-            n = len(chunks)
-            self._new_vecs.append(np.ascontiguousarray(vectors, dtype=np.float32).reshape(n, -1))
-            self._new_meta.append((np.array([c.id for c in chunks], dtype=np.int64),
-                                   np.full(n, day_number(article.published)), np.full(n, code, dtype=np.int32)))
-            self._new_bodies.append(bodies)
-        self.manifest.next_chunk_id = max(self.manifest.next_chunk_id, max((c.id for c in chunks), default=-1) + 1)
-        self.manifest.n_articles += 1
-        self.manifest.n_chunks += len(chunks)
+    def _drop_pending(self, ids: set[int]) -> None:
+        for i, (vecs, (cids, days, srcs)) in enumerate(zip(self._new_vecs, self._new_meta)):
+            keep = np.array([c not in ids for c in cids], dtype=bool)
+            self._new_vecs[i], self._new_meta[i] = vecs[keep], (cids[keep], days[keep], srcs[keep])
+            self._new_bodies[i] = [b for b, k in zip(self._new_bodies[i], keep) if k]
 
     def commit(self) -> None:
         """Make the pending changes live as the next generation, atomically, and begin another."""
@@ -664,16 +710,6 @@ class IndexStore:
         self._finish(g)
         self._dirty = False
         self._maintain()
-
-    def _finish(self, g: int) -> None:
-        db = self._write_db
-        self.manifest.generation = g
-        self.manifest.updated = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-        db.execute("INSERT OR REPLACE INTO meta VALUES ('manifest', ?)", (json.dumps(asdict(self.manifest)),))
-        db.execute("INSERT OR REPLACE INTO meta VALUES ('generation', ?)", (str(g),))
-        db.execute("COMMIT")
-        self.generation = g + 1
-        db.execute("BEGIN IMMEDIATE")
 
     def _next_segment_no(self) -> int:
         row = self._write_db.execute("SELECT max(no) FROM segments").fetchone()
@@ -786,8 +822,7 @@ class IndexStore:
         db.execute("DELETE FROM articles WHERE deleted_gen IS NOT NULL AND deleted_gen <= ? AND key NOT IN "
                    "(SELECT art_key FROM chunks)", (old,))
         db.executemany("DELETE FROM segments WHERE no = ?", gone)
-        db.execute("COMMIT")  # invisible rows only: the generation does not change
-        db.execute("BEGIN IMMEDIATE")
+        self._tx_commit()  # invisible rows only: the generation does not change
         for (no,) in gone:
             for ext in ("faiss", "npz"):
                 (self.directory / SEGMENTS / f"seg-{no:06d}.{ext}").unlink(missing_ok=True)
