@@ -20,6 +20,8 @@ EXAMPLES = """examples:
   qa stats
   qa delete DOC_ID [DOC_ID ...]
   qa compact
+  qa migrate --to postgresql://user@dbhost/news
+  qa --store postgresql://user@dbhost/news ask "Who will mediate the Astana talks?"
   qa serve --port 7860
   qa eval eval/sets/demo.jsonl --corpus demo/articles.jsonl --out eval_out/
 """
@@ -151,10 +153,10 @@ def cmd_delete(args) -> int:
 def cmd_compact(args) -> int:
     """Merge the index's vector segments into one (dropping deleted vectors; IVF when large)."""
     from .config import ChunkingConfig
-    from .store import IndexStore, writer
+    from .store import manifest_of, writer
 
     index = args.index or default_index_dir()
-    m = IndexStore.manifest_of(index)
+    m = manifest_of(index)
     if m is None:
         raise QAError(f"{index}: no index here yet; run `qa ingest` first")
     with writer(index, m.model, m.dim, ChunkingConfig(**m.chunking)) as store:
@@ -164,6 +166,21 @@ def cmd_compact(args) -> int:
     else:
         print(f"segments {report['segments_before']} -> {report['segments_after']} ({report['kind']}), "
               f"{report['vectors']} vectors")
+    return 0
+
+
+def cmd_migrate(args) -> int:
+    """Copy the index (--index/--store) into another location, without embedding anything again."""
+    from .store import migrate
+
+    source = args.index or default_index_dir()
+    bars = Bars(not args.quiet)
+    try:
+        report = migrate(source, args.to, progress=bars)
+    finally:
+        bars.close()
+    print(json.dumps(report) if args.json else
+          f"copied {report['articles']} articles ({report['chunks']} chunks) from {source} to the new index")
     return 0
 
 
@@ -206,9 +223,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="qa", description="Offline question answering over news articles, "
                                 "with citations to the exact sentence.", epilog=EXAMPLES,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--index", default=None,
-                   help="index directory (default: $QA_INDEX_DIR or index_store/; for eval: a cache "
-                   "folder keyed by the corpus)")
+    p.add_argument("--index", "--store", dest="index", default=None,
+                   help="where the index lives: a folder (default: $QA_STORE, $QA_INDEX_DIR or index_store/; "
+                   "for eval: a cache folder keyed by the corpus) or a PostgreSQL address, "
+                   "postgresql://user@host/db (schema $QA_PG_SCHEMA, default newsqa)")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     s = sub.add_parser("ingest", help="add or update articles from files and folders")
@@ -261,6 +279,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_compact)
 
+    s = sub.add_parser("migrate", help="copy the index into another store (a folder or postgresql://…), "
+                       "vectors included (nothing is embedded again)")
+    s.add_argument("--to", required=True, help="the empty target: a folder or a postgresql:// address")
+    s.add_argument("--json", action="store_true")
+    s.add_argument("--quiet", action="store_true", help="no progress bars")
+    s.set_defaults(func=cmd_migrate)
+
     s = sub.add_parser("serve", help="start the chat app")
     s.add_argument("--host", default="127.0.0.1")
     s.add_argument("--port", type=int, default=7860)
@@ -301,7 +326,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     args = build_parser().parse_args(argv)
-    if getattr(args, "index", None):
+    if getattr(args, "index", None) and not args.index.lower().startswith(("postgresql://", "postgres://")):
         args.index = str(Path(args.index))
     try:
         return args.func(args)

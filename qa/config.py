@@ -1,6 +1,7 @@
 """Engine settings, with defaults that can be overridden by environment variables.
 
-QA_INDEX_DIR   index location (default ``index_store/``)
+QA_STORE       index location: a folder, or postgresql://… (qa/pgstore.py); overrides QA_INDEX_DIR
+QA_INDEX_DIR   index folder (default ``index_store/``)
 QA_TOP_K       passages returned by retrieval (default 8)
 """
 from __future__ import annotations
@@ -12,7 +13,9 @@ FORMAT_VERSION = 2  # 2: SQLite + FAISS segments (qa/store.py); 1 was JSONL + on
 
 
 def default_index_dir() -> str:
-    return os.environ.get("QA_INDEX_DIR", "index_store")
+    """Where the index lives: $QA_STORE (a folder or a postgresql:// address), else $QA_INDEX_DIR,
+    else ``index_store/``."""
+    return os.environ.get("QA_STORE") or os.environ.get("QA_INDEX_DIR", "index_store")
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,8 @@ from .generate import GenerationConfig, GenerativeAnswerer, draft_answer
 from .ingest import IngestReport, Progress, delete, ingest
 from .llm import get_model
 from .retrieval import Filters, Retriever
-from .store import IndexStore
+from .pgstore import is_database
+from .store import RowStore, current_generation, open_store
 from .support import SupportScorer
 from .conversation import Turn
 from .types import Answer, Article
@@ -57,7 +58,8 @@ class QA:
     def __init__(self, index_dir: str | Path | None = None, embedder: Embedder | None = None,
                  retrieval: RetrievalConfig | None = None, answering: AnswerConfig | None = None,
                  chunking: ChunkingConfig | None = None, generation: GenerationConfig | None = None):
-        self.index_dir = Path(index_dir or default_index_dir())
+        location = str(index_dir or default_index_dir())
+        self.index_dir = location if is_database(location) else Path(location)  # a folder or postgresql://
         self.embedder = embedder or default_embedder()
         self.retrieval_config = retrieval or RetrievalConfig()
         self.answer_config = answering or AnswerConfig()
@@ -66,11 +68,11 @@ class QA:
         self.scorer = SupportScorer()
         self._lock = threading.RLock()
         self._generation: str | None = "unloaded"
-        self._snapshot: tuple[IndexStore, Retriever]
+        self._snapshot: tuple[RowStore, Retriever]
         self._refresh()
 
     @property
-    def store(self) -> IndexStore:
+    def store(self) -> RowStore:
         return self._snapshot[0]
 
     @property
@@ -80,13 +82,13 @@ class QA:
     # ---- index state ------------------------------------------------------------------
     def _refresh(self) -> None:
         """(Re)load the index if its live generation changed on disk."""
-        gen = IndexStore.current_generation(self.index_dir)
+        gen = current_generation(self.index_dir)
         if gen == self._generation:
             return
         with self._lock:
             if gen == self._generation:
                 return
-            store = IndexStore.open(self.index_dir, self.embedder.name, self.embedder.dim, self.chunking)
+            store = open_store(self.index_dir, self.embedder.name, self.embedder.dim, self.chunking)
             # one assignment: a question takes store and retriever of the same generation
             self._snapshot = (store, Retriever(store, self.embedder, self.retrieval_config))
             self._generation = gen
@@ -289,7 +291,8 @@ _ENGINES: dict[str, QA] = {}
 
 def get_engine(index_dir: str | Path | None = None) -> QA:
     """A shared engine per index directory (the embedding model is loaded once)."""
-    key = str(Path(index_dir or default_index_dir()).resolve())
+    location = str(index_dir or default_index_dir())
+    key = location if is_database(location) else str(Path(location).resolve())
     if key not in _ENGINES:
         _ENGINES[key] = QA(index_dir=index_dir)
     return _ENGINES[key]

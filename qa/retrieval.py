@@ -25,7 +25,7 @@ import numpy as np
 from .config import RetrievalConfig
 from .embeddings import Embedder
 from .lexical import lexical_terms
-from .store import IndexStore, day_number
+from .store import RowStore, day_number
 from .types import Passage
 
 MODES = ("hybrid", "dense", "lexical")
@@ -59,7 +59,7 @@ class Filters:
 class Retriever:
     """Searches one loaded generation of the index."""
 
-    def __init__(self, store: IndexStore, embedder: Embedder, config: RetrievalConfig | None = None):
+    def __init__(self, store: RowStore, embedder: Embedder, config: RetrievalConfig | None = None):
         self.store = store
         self.embedder = embedder
         self.config = config or RetrievalConfig()

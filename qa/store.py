@@ -894,10 +894,45 @@ def _build_index(vecs: np.ndarray, ids: np.ndarray) -> tuple[str, faiss.Index, i
     return "ivf", index, nprobe, recall
 
 
+# ---- either store, by location: a folder, or a postgresql:// address ---------------------------
+def open_store(location: str | Path, model: str, dim: int, chunking: ChunkingConfig) -> RowStore:
+    """The live generation of the index at ``location`` (read-only snapshot)."""
+    from .pgstore import PgStore, is_database
+
+    if is_database(location):
+        return PgStore.open(str(location), model, dim, chunking)
+    return IndexStore.open(location, model, dim, chunking)
+
+
+def current_generation(location: str | Path) -> str | None:
+    from .pgstore import PgStore, is_database
+
+    return PgStore.current_generation(str(location)) if is_database(location) else \
+        IndexStore.current_generation(location)
+
+
+def manifest_of(location: str | Path) -> Manifest | None:
+    from .pgstore import PgStore, is_database
+
+    return PgStore.manifest_of(str(location)) if is_database(location) else IndexStore.manifest_of(location)
+
+
 @contextmanager
-def writer(directory: str | Path, model: str, dim: int, chunking: ChunkingConfig) -> Iterator[IndexStore]:
+def writer(location: str | Path, model: str, dim: int, chunking: ChunkingConfig) -> Iterator[RowStore]:
     """Open the index for writing: one writer at a time; commits only if the block succeeds
     (and whatever the block committed itself with ``store.commit()``, batch by batch)."""
+    from .pgstore import is_database, pg_writer
+
+    if is_database(location):
+        with pg_writer(str(location), model, dim, chunking) as store:
+            yield store
+        return
+    with _file_writer(Path(location), model, dim, chunking) as store:
+        yield store
+
+
+@contextmanager
+def _file_writer(directory: Path, model: str, dim: int, chunking: ChunkingConfig) -> Iterator[IndexStore]:
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     lock = FileLock(str(directory / ".write.lock"))
@@ -927,3 +962,29 @@ def writer(directory: str | Path, model: str, dim: int, chunking: ChunkingConfig
     finally:
         lock.release()
 
+
+
+def migrate(source: str | Path, target: str | Path, progress=None, batch: int = 500) -> dict:
+    """Copy the index at ``source`` into the empty index at ``target`` (either store, either way),
+    vectors included: nothing is embedded again. Commits every ``batch`` articles."""
+    m = manifest_of(source)
+    if m is None:
+        raise IndexError_(f"{source}: no index here to migrate; run `qa ingest` first")
+    chunking = ChunkingConfig(**m.chunking)
+    src = open_store(source, m.model, m.dim, chunking)
+    ids = src.articles.keys()
+    copied = chunks = 0
+    with writer(target, m.model, m.dim, chunking) as dst:
+        if len(dst.articles):
+            raise IndexError_(f"{target}: already holds {len(dst.articles)} articles; migrate into an empty index")
+        for i, doc in enumerate(ids):
+            cids = src.chunk_ids(doc)
+            vecs = np.stack([src.vector(c) for c in cids]) if cids else None
+            dst.add_article(src.articles[doc], [src.chunks[c] for c in cids], vecs)
+            copied += 1
+            chunks += len(cids)
+            if (i + 1) % batch == 0:
+                dst.commit()
+            if progress:
+                progress("copying articles", i + 1, len(ids))
+    return {"articles": copied, "chunks": chunks, "model": m.model}

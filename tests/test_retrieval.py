@@ -3,8 +3,8 @@ from qa.engine import QA
 from qa.retrieval import Filters
 
 
-def _engine(tmp_path, fake_embedder, records):
-    e = QA(index_dir=tmp_path / "idx", embedder=fake_embedder)
+def _engine(tmp_path, fake_embedder, records, location=None):
+    e = QA(index_dir=location or tmp_path / "idx", embedder=fake_embedder)
     e.ingest([write_jsonl(tmp_path / "c.jsonl", records)])
     return e
 
@@ -17,21 +17,21 @@ RECS = [
 ]
 
 
-def test_hybrid_finds_lexical_and_dense_matches(tmp_path, fake_embedder):
-    e = _engine(tmp_path, fake_embedder, RECS)
+def test_hybrid_finds_lexical_and_dense_matches(tmp_path, fake_embedder, index_location):
+    e = _engine(tmp_path, fake_embedder, RECS, index_location)
     got = [p.doc_id for p in e.retriever.search("weekend football scores", k=2)]
     assert got[0] == "undated"
 
 
-def test_as_of_excludes_later_articles_and_favours_recent_ones(tmp_path, fake_embedder):
-    e = _engine(tmp_path, fake_embedder, RECS)
+def test_as_of_excludes_later_articles_and_favours_recent_ones(tmp_path, fake_embedder, index_location):
+    e = _engine(tmp_path, fake_embedder, RECS, index_location)
     ids = [p.doc_id for p in e.retriever.search("where did the trade summit open", k=4, filters=Filters(as_of="2017-01-20"))]
     assert "future" not in ids
     assert ids.index("recent") < ids.index("old")
 
 
-def test_source_and_date_filters(tmp_path, fake_embedder):
-    e = _engine(tmp_path, fake_embedder, RECS)
+def test_source_and_date_filters(tmp_path, fake_embedder, index_location):
+    e = _engine(tmp_path, fake_embedder, RECS, index_location)
     ids = {p.doc_id for p in e.retriever.search("trade summit", k=5, filters=Filters(sources=["A.example"]))}
     assert ids == {"old", "future"}
     ids = {p.doc_id for p in e.retriever.search("trade summit", k=5, filters=Filters(date_from="2017-01-10", date_to="2017-01-31"))}

@@ -12,11 +12,13 @@ from qa import store as store_mod
 from qa.config import ChunkingConfig
 from qa.engine import QA
 from qa.errors import IndexError_, IndexLockedError
-from qa.store import IndexStore, writer
+from qa.store import IndexStore, open_store, writer
 
 
-def _engine(tmp_path, fake_embedder):
-    return QA(index_dir=tmp_path / "idx", embedder=fake_embedder)
+def _engine(where, fake_embedder):
+    """An engine on ``where``: a test's tmp_path (its idx/ folder) or an ``index_location``."""
+    loc = where if isinstance(where, str) or where.name == "idx" else where / "idx"
+    return QA(index_dir=loc, embedder=fake_embedder)
 
 
 def _snapshot(engine):
@@ -24,11 +26,11 @@ def _snapshot(engine):
     return (sorted(s.articles), sorted(s.chunks), s.n_vectors, s.generation_name)
 
 
-def test_round_trip_persists_articles_chunks_and_vectors(tmp_path, fake_embedder, articles_jsonl):
-    e = _engine(tmp_path, fake_embedder)
+def test_round_trip_persists_articles_chunks_and_vectors(tmp_path, index_location, fake_embedder, articles_jsonl):
+    e = _engine(index_location, fake_embedder)
     report = e.ingest([articles_jsonl])
     assert len(report.added) == 3 and not report.failed
-    e2 = _engine(tmp_path, fake_embedder)
+    e2 = _engine(index_location, fake_embedder)
     assert sorted(e2.store.articles) == ["a1", "a2", "a3"]
     assert e2.store.n_vectors == len(e2.store.chunks) > 0
     for c in e2.store.chunks.values():
@@ -39,8 +41,8 @@ def test_round_trip_persists_articles_chunks_and_vectors(tmp_path, fake_embedder
     assert manifest.chunking == ChunkingConfig().__dict__
 
 
-def test_incremental_unchanged_updated_and_deleted(tmp_path, fake_embedder, articles_jsonl):
-    e = _engine(tmp_path, fake_embedder)
+def test_incremental_unchanged_updated_and_deleted(tmp_path, index_location, fake_embedder, articles_jsonl):
+    e = _engine(index_location, fake_embedder)
     e.ingest([articles_jsonl])
     again = e.ingest([articles_jsonl])
     assert again.unchanged == ["a1", "a2", "a3"] and not again.added and not again.updated
@@ -56,12 +58,12 @@ def test_incremental_unchanged_updated_and_deleted(tmp_path, fake_embedder, arti
     assert "Serena" in e.ask("Who won her 23rd title?").text
     deleted, missing = e.delete(["a1", "nope"])
     assert deleted == ["a1"] and missing == ["nope"]
-    assert "a1" not in _engine(tmp_path, fake_embedder).store.articles
+    assert "a1" not in _engine(index_location, fake_embedder).store.articles
 
 
-def test_duplicate_content_is_skipped(tmp_path, fake_embedder):
+def test_duplicate_content_is_skipped(tmp_path, index_location, fake_embedder):
     f = write_jsonl(tmp_path / "d.jsonl", [{"id": "p", "text": "Same story."}, {"id": "q", "text": "same   STORY."}])
-    r = _engine(tmp_path, fake_embedder).ingest([f])
+    r = _engine(index_location, fake_embedder).ingest([f])
     assert r.added == ["p"] and r.duplicates == [(f"{f}:2", "p")]
 
 
@@ -72,8 +74,8 @@ def test_duplicate_content_is_skipped(tmp_path, fake_embedder):
     ("broken.jsonl", b'{"text": "fine"}\n{oops\n'),
     ("nocol.csv", b"title,author\nA,B\n"),
 ])
-def test_bad_file_reports_failure_and_leaves_index_as_it_was(tmp_path, fake_embedder, articles_jsonl, name, content):
-    e = _engine(tmp_path, fake_embedder)
+def test_bad_file_reports_failure_and_leaves_index_as_it_was(tmp_path, index_location, fake_embedder, articles_jsonl, name, content):
+    e = _engine(index_location, fake_embedder)
     e.ingest([articles_jsonl])
     before = _snapshot(e)
     bad = tmp_path / name
@@ -81,7 +83,7 @@ def test_bad_file_reports_failure_and_leaves_index_as_it_was(tmp_path, fake_embe
     r = e.ingest([bad])
     assert len(r.failed) == 1 and name in r.failed[0][1]
     assert _snapshot(e) == before
-    assert _snapshot(_engine(tmp_path, fake_embedder)) == before
+    assert _snapshot(_engine(index_location, fake_embedder)) == before
 
 
 def test_huge_file_reports_failure_and_leaves_index(tmp_path, fake_embedder, articles_jsonl, monkeypatch):
@@ -121,8 +123,8 @@ def test_crash_during_write_keeps_previous_generation(tmp_path, fake_embedder, a
     assert _engine(tmp_path, fake_embedder).ask("brand new story").citations
 
 
-def test_second_writer_gets_a_clear_error(tmp_path, fake_embedder):
-    d = tmp_path / "idx"
+def test_second_writer_gets_a_clear_error(index_location, fake_embedder):
+    d = index_location
     got = {}
     with writer(d, fake_embedder.name, fake_embedder.dim, ChunkingConfig()):
         def other():
@@ -159,10 +161,10 @@ def test_readers_see_a_complete_index_while_a_writer_commits(tmp_path, fake_embe
     assert not errors
 
 
-def test_index_built_with_another_model_is_refused(tmp_path, fake_embedder, articles_jsonl):
-    _engine(tmp_path, fake_embedder).ingest([articles_jsonl])
+def test_index_built_with_another_model_is_refused(index_location, fake_embedder, articles_jsonl):
+    _engine(index_location, fake_embedder).ingest([articles_jsonl])
     with pytest.raises(IndexError_, match="built with model"):
-        IndexStore.open(tmp_path / "idx", "other/model", 384, ChunkingConfig())
+        open_store(index_location, "other/model", 384, ChunkingConfig())
 
 
 def test_index_of_another_format_is_refused(tmp_path, fake_embedder, articles_jsonl):
@@ -254,11 +256,11 @@ def test_deleted_rows_are_purged_once_no_reader_generation_can_see_them(tmp_path
     assert rows() == 0
 
 
-def test_a_reader_keeps_its_snapshot_while_another_process_commits(tmp_path, fake_embedder, articles_jsonl):
-    e = _engine(tmp_path, fake_embedder)
+def test_a_reader_keeps_its_snapshot_while_another_process_commits(tmp_path, index_location, fake_embedder, articles_jsonl):
+    e = _engine(index_location, fake_embedder)
     e.ingest([articles_jsonl])
     old_store, old_retriever = e.store, e.retriever
-    other = _engine(tmp_path, fake_embedder)
+    other = _engine(index_location, fake_embedder)
     other.ingest([write_jsonl(tmp_path / "n.jsonl", [{"id": "n", "text": "Talks on Syria moved to Geneva."}])])
     other.delete(["a2"])
     assert sorted(old_store.articles) == ["a1", "a2", "a3"]  # the old snapshot is unchanged...
@@ -269,9 +271,9 @@ def test_a_reader_keeps_its_snapshot_while_another_process_commits(tmp_path, fak
     assert "n" in {p.doc_id for p in e.retriever.search("talks on Syria", k=5)}
 
 
-def test_a_large_ingest_commits_batch_by_batch(tmp_path, fake_embedder, articles_jsonl, monkeypatch):
+def test_a_large_ingest_commits_batch_by_batch(tmp_path, index_location, fake_embedder, articles_jsonl, monkeypatch):
     monkeypatch.setenv("QA_COMMIT_CHUNKS", "1")
-    e = _engine(tmp_path, fake_embedder)
+    e = _engine(index_location, fake_embedder)
     e.ingest([articles_jsonl])
     assert e.store.manifest.generation >= 3  # one commit per article here
     assert sorted(e.store.articles) == ["a1", "a2", "a3"]
@@ -307,19 +309,19 @@ def test_qa_compact_command_merges_segments(tmp_path, fake_embedder, articles_js
 
 
 # ---- streaming ingest --------------------------------------------------------------------
-def test_jsonl_and_csv_stream_past_the_file_size_cap(tmp_path, fake_embedder, monkeypatch):
+def test_jsonl_and_csv_stream_past_the_file_size_cap(tmp_path, index_location, fake_embedder, monkeypatch):
     monkeypatch.setenv("QA_MAX_FILE_MB", "0.001")  # 1 kB: still the limit for files read whole
     big = write_jsonl(tmp_path / "big.jsonl", [{"id": f"j{i}", "text": f"Story {i} about the harbour of town {i}."}
                                                for i in range(200)])
     rows = "id,title,text\n" + "".join(f"c{i},Title {i},A report number {i} on the river {i}.\n" for i in range(100))
     (tmp_path / "big.csv").write_text(rows)
     assert big.stat().st_size > 1024
-    r = _engine(tmp_path, fake_embedder).ingest([big, tmp_path / "big.csv"])
+    r = _engine(index_location, fake_embedder).ingest([big, tmp_path / "big.csv"])
     assert not r.failed and len(r.added) == 300
 
 
-def test_a_bad_line_late_in_a_jsonl_keeps_the_whole_file_out(tmp_path, fake_embedder, articles_jsonl):
-    e = _engine(tmp_path, fake_embedder)
+def test_a_bad_line_late_in_a_jsonl_keeps_the_whole_file_out(tmp_path, index_location, fake_embedder, articles_jsonl):
+    e = _engine(index_location, fake_embedder)
     e.ingest([articles_jsonl])
     before = _snapshot(e)
     f = write_jsonl(tmp_path / "late.jsonl", [{"id": f"l{i}", "text": f"Story {i}."} for i in range(50)])
@@ -327,25 +329,25 @@ def test_a_bad_line_late_in_a_jsonl_keeps_the_whole_file_out(tmp_path, fake_embe
         out.write('{"id": "broken", "text": \n')
     r = e.ingest([f])
     assert len(r.failed) == 1 and "late.jsonl" in r.failed[0][1] and "late.jsonl:51:" in r.failed[0][1]
-    assert not r.added and _snapshot(_engine(tmp_path, fake_embedder)) == before
+    assert not r.added and _snapshot(_engine(index_location, fake_embedder)) == before
 
 
-def test_deeply_nested_json_is_a_clear_error_and_the_other_files_go_in(tmp_path, fake_embedder, articles_jsonl):
+def test_deeply_nested_json_is_a_clear_error_and_the_other_files_go_in(tmp_path, index_location, fake_embedder, articles_jsonl):
     (tmp_path / "deep.json").write_text("[" * 200_000 + "]" * 200_000)
     (tmp_path / "deep.jsonl").write_text('{"text": ' + "[" * 100_000 + "]" * 100_000 + "}\n")
-    r = _engine(tmp_path, fake_embedder).ingest([tmp_path / "deep.json", tmp_path / "deep.jsonl", articles_jsonl])
+    r = _engine(index_location, fake_embedder).ingest([tmp_path / "deep.json", tmp_path / "deep.jsonl", articles_jsonl])
     assert sorted(r.added) == ["a1", "a2", "a3"]
     assert len(r.failed) == 2 and all("nested too deeply" in reason for _, reason in r.failed)
 
 
-def test_batches_of_a_stream_share_duplicate_detection(tmp_path, fake_embedder, monkeypatch):
+def test_batches_of_a_stream_share_duplicate_detection(tmp_path, index_location, fake_embedder, monkeypatch):
     from qa import ingest as ingest_mod
 
     monkeypatch.setattr(ingest_mod, "ARTICLE_BATCH", 2)
     f = write_jsonl(tmp_path / "s.jsonl", [{"id": "x", "text": "First story."}, {"id": "y", "text": "Second story."},
                                            {"id": "x", "text": "First story, again."},
                                            {"id": "z", "text": "second   STORY."}, {"id": "w", "text": "Third."}])
-    e = _engine(tmp_path, fake_embedder)
+    e = _engine(index_location, fake_embedder)
     r = e.ingest([f])
     assert r.added == ["x", "y", "w"] and [d for _, d in r.duplicates] == ["x", "y"]
-    assert e.store.manifest.generation >= 2 and sorted(_engine(tmp_path, fake_embedder).store.articles) == ["w", "x", "y"]
+    assert e.store.manifest.generation >= 2 and sorted(_engine(index_location, fake_embedder).store.articles) == ["w", "x", "y"]

