@@ -575,6 +575,7 @@ def load_chunking_corpora(corpora_dir: Path) -> list:
 def main(args) -> int:
     """``qa eval``: see ``qa eval --help``."""
     from .embeddings import DEFAULT_BACKEND, MODEL_NAME
+    from .pgstore import is_database
     from .engine import QA
     from .progress import Bars
 
@@ -585,7 +586,7 @@ def main(args) -> int:
     quiet = args.quiet
     chunking = ChunkingConfig()
     if args.index:
-        index_dir = Path(args.index)
+        index_dir = args.index if is_database(args.index) else Path(args.index)
     else:
         cache = Path(os.environ.get("QA_EVAL_CACHE", ".cache/eval-index"))
         backend = os.environ.get("QA_EMBED_BACKEND", DEFAULT_BACKEND)  # int8 vectors differ: their own index

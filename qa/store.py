@@ -22,9 +22,10 @@ never sees half a commit, and readers never block the writer. Rows and segments 
 the previous generation are purged by the next writer; a reader that loses that race retries on
 the live generation.
 
-**Deletes** are tombstones (``deleted_gen``) honoured by every search; small segments are merged
-once there are more than ``MAX_SMALL_SEGMENTS``, and ``compact()`` (``qa compact``) merges all
-of them, dropping the tombstoned vectors and building the ANN index when the index is large.
+**Deletes** are tombstones (``deleted_gen``) honoured by every search; segments of similar size
+are merged once there are more than ``MAX_SMALL_SEGMENTS`` of them (tiered), and ``compact()``
+(``qa compact``) merges all of them, dropping the tombstoned vectors and building the ANN index
+when the index is large.
 """
 from __future__ import annotations
 
@@ -53,7 +54,7 @@ from .types import Article, Chunk
 
 DB_NAME = "index.sqlite"
 SEGMENTS = "segments"
-MAX_SMALL_SEGMENTS = 8  # more small segments than this are merged into one at the next commit
+MAX_SMALL_SEGMENTS = 8  # more segments of one size tier than this are merged (see _maintain)
 TOMBSTONE_RATIO = 0.25  # a segment with more deleted vectors than this is rewritten
 ANN_MIN = int(os.environ.get("QA_ANN_MIN", "200000"))  # vectors from which a merged segment is IVF
 ANN_RECALL = 0.97  # nprobe is the smallest reaching this recall@10 against exact search at build
@@ -748,15 +749,21 @@ class IndexStore(RowStore):
         return self._write_db.execute("SELECT no, n, kind FROM segments WHERE deleted_gen IS NULL ORDER BY no").fetchall()
 
     def _maintain(self) -> None:
-        """Merge small segments and rewrite segments with many tombstones; purge what no reader needs."""
+        """Tiered merging: segments whose sizes share a power of ``MAX_SMALL_SEGMENTS`` form a tier;
+        a tier holding more than ``MAX_SMALL_SEGMENTS`` segments is merged into one (so each vector
+        is rewritten O(log N) times in all, and a search visits O(log N) segments). Segments with
+        more than ``TOMBSTONE_RATIO`` deleted vectors are rewritten. Then purge."""
         segs = self._live_segments()
         if segs:
-            biggest = max(n for _, n, _ in segs)
-            small = [no for no, n, _ in segs if n < max(1000, biggest // 10)]
+            tiers: dict[int, list[int]] = {}
+            for no, n, _ in segs:
+                tiers.setdefault(int(np.log(max(n, 1)) / np.log(MAX_SMALL_SEGMENTS)), []).append(no)
+            full = [nos for nos in tiers.values() if len(nos) > MAX_SMALL_SEGMENTS]
             dead = self._dead_per_segment()
             heavy = [no for no, n, _ in segs if n and dead.get(no, 0) > TOMBSTONE_RATIO * n]
-            if len(small) > MAX_SMALL_SEGMENTS or heavy:
-                self._merge(sorted(set(small if len(small) > MAX_SMALL_SEGMENTS else []) | set(heavy)))
+            merge = sorted(set(full[0] if full else []) | set(heavy))
+            if merge:
+                self._merge(merge)
         self._purge()
 
     def _dead_per_segment(self) -> dict[int, int]:
@@ -793,7 +800,8 @@ class IndexStore(RowStore):
             meta = np.load(f"{base}.npz")
             ids = meta["ids"].astype(np.int64)
             keep = ~np.isin(ids, dead)
-            seg = Segment(no, "", faiss.read_index(f"{base}.faiss"), ids)
+            kind = db.execute("SELECT kind FROM segments WHERE no = ?", (no,)).fetchone()[0]
+            seg = Segment(no, kind, faiss.read_index(f"{base}.faiss"), ids)
             parts.append((_reconstruct(seg, ids[keep]), ids[keep], meta["days"][keep], meta["sources"][keep],
                           (LexicalSegment.load(Path(f"{base}.lex")), keep)))
         vecs, ids, days, srcs = (np.concatenate(x) for x in zip(*(p[:4] for p in parts)))
@@ -848,14 +856,32 @@ class IndexStore(RowStore):
                     p.unlink(missing_ok=True)
 
 
+def _all_vectors(index: faiss.Index, kind: str) -> tuple[np.ndarray, np.ndarray]:
+    """Every (id, vector) of a segment's index, read in bulk (flat storage or IVF inverted lists)."""
+    d = index.d
+    if kind == "ivf":
+        ivf = faiss.extract_index_ivf(index)
+        lists = ivf.invlists
+        ids, vecs = [], []
+        for i in range(ivf.nlist):
+            size = lists.list_size(i)
+            if size:
+                ids.append(faiss.rev_swig_ptr(lists.get_ids(i), size).copy())
+                vecs.append(faiss.rev_swig_ptr(lists.get_codes(i), size * d * 4).view(np.float32).reshape(size, d).copy())
+        if not ids:
+            return np.zeros(0, np.int64), np.zeros((0, d), np.float32)
+        return np.concatenate(ids).astype(np.int64), np.concatenate(vecs)
+    ids = faiss.vector_to_array(index.id_map).astype(np.int64)
+    return ids, faiss.downcast_index(index.index).reconstruct_n(0, index.ntotal)
+
+
 def _reconstruct(seg: Segment, ids: np.ndarray) -> np.ndarray:
+    """Vectors of ``ids`` (all in this segment), in that order."""
     if not len(ids):
         return np.zeros((0, seg.index.d), np.float32)
-    if seg.kind == "ivf":
-        return np.stack([seg.index.reconstruct(int(i)) for i in ids]).astype(np.float32)
-    pos = {int(v): i for i, v in enumerate(faiss.vector_to_array(seg.index.id_map))}
-    flat = faiss.downcast_index(seg.index.index)
-    return np.stack([flat.reconstruct(pos[int(i)]) for i in ids]).astype(np.float32)
+    all_ids, vecs = _all_vectors(seg.index, seg.kind)
+    order = np.argsort(all_ids)
+    return vecs[order[np.searchsorted(all_ids, ids, sorter=order)]].astype(np.float32)
 
 
 def _build_index(vecs: np.ndarray, ids: np.ndarray) -> tuple[str, faiss.Index, int, float | None]:
