@@ -60,4 +60,4 @@ eval-llm: setup-llm
 	  --sample 300 --out eval_out/news-dev-300-extractive
 
 clean-index:
-	rm -rf index_store/gen-* index_store/CURRENT index_store/.write.lock
+	rm -rf index_store/index.sqlite* index_store/segments index_store/.write.lock index_store/gen-* index_store/CURRENT

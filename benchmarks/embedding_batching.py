@@ -27,7 +27,7 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=1500)
     args = ap.parse_args()
-    emb = default_embedder()
+    emb = default_embedder("torch")
     arts = load_file(NEWS if NEWS.exists() else ROOT / "demo" / "articles.jsonl")
     texts = []
     for a in arts:

@@ -21,7 +21,9 @@ os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
-DEFAULT_BACKEND = "torch"
+# ONNX Runtime fp32 by default: the same vectors as sentence-transformers (tested to 2e-4), as fast
+# or faster, and a command that answers one question starts in ~1 s instead of importing torch
+DEFAULT_BACKEND = "onnx"
 
 
 class Embedder(Protocol):
@@ -232,6 +234,15 @@ def default_embedder(backend: str | None = None) -> Embedder:
         raise ValueError(f"QA_EMBED_BACKEND must be one of {', '.join(BACKENDS)}, got {backend!r}")
     with _SHARED_LOCK:
         if backend not in _SHARED:
-            _SHARED[backend] = (MiniLMEmbedder() if backend == "torch"
-                                else OnnxMiniLMEmbedder(quantized=backend == "onnx-int8"))
+            if backend == "torch":
+                _SHARED[backend] = MiniLMEmbedder()
+            else:
+                try:
+                    _SHARED[backend] = OnnxMiniLMEmbedder(quantized=backend == "onnx-int8")
+                except ImportError as e:  # onnxruntime/onnx missing: the same model through torch
+                    import sys
+
+                    print(f"qa: ONNX Runtime unavailable ({e}); embedding with sentence-transformers instead",
+                          file=sys.stderr)
+                    _SHARED[backend] = MiniLMEmbedder()
         return _SHARED[backend]
