@@ -28,7 +28,7 @@ from .generate import GenerationConfig, GenerativeAnswerer, draft_answer
 from .ingest import IngestReport, Progress, delete, ingest
 from .llm import get_model
 from .retrieval import Filters, Retriever
-from .pgstore import is_database
+from .pgstore import _safe, is_database
 from .store import RowStore, current_generation, open_store
 from .support import SupportScorer
 from .conversation import Turn
@@ -267,7 +267,7 @@ class QA:
         dates = sorted(d for d, _ in s.published_dates())
         sources = s.source_counts()
         return {
-            "index_dir": str(self.index_dir),
+            "index_dir": _safe(str(self.index_dir)),
             "generation": s.generation_name,
             "articles": len(s.articles),
             "chunks": len(s.chunks),

@@ -79,3 +79,12 @@ def test_unreachable_server_is_a_clear_error(tmp_path):
     with pytest.raises(IndexError_, match="cannot connect to the PostgreSQL store"):
         with writer(f"postgresql://nobody@/nowhere?host={tmp_path}", "m", 4, ChunkingConfig()):
             pass
+
+
+def test_qa_store_variable_selects_the_database(pg, fake_embedder, articles_jsonl, monkeypatch):
+    monkeypatch.setenv("QA_STORE", pg)
+    engine = QA(embedder=fake_embedder)
+    assert engine.index_dir == pg
+    engine.ingest([articles_jsonl])
+    stats = engine.stats()
+    assert stats["articles"] == 3 and stats["index_dir"] == _safe(pg)
