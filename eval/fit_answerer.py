@@ -51,7 +51,7 @@ def collect(engine, questions, dated: bool, progress=None) -> list[dict]:
         a = ExtractiveAnswerer(engine.embedder, engine.article_text, engine.answer_config,
                                term_weight=engine.retriever.idf)
         cands = a.candidates(passages)
-        a.score(q.question, qvec, cands)
+        a.score(q.question, qvec, cands, lazy=False)  # every feature exact, for fitting
         top = passages[0] if passages else None
         out.append({"id": q.id, "as_of": q.as_of or "", "answerable": q.answerable, "cue": temporal_cue(q.question),
                     "features": [c.features for c in cands],

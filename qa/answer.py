@@ -61,6 +61,7 @@ class Candidate:
     context: str = ""  # the sentence before it in the article (pronouns often point there)
     prev_span: tuple[int, int] | None = None  # that sentence's span, when adjacent
     score: float = 0.0  # probability that the sentence holds the answer (AnswerConfig.sentence_weights)
+    embedded: bool = False  # its cosine was computed (see ExtractiveAnswerer.score, lazy)
     terms: frozenset[str] | set[str] = frozenset()  # question terms the sentence contains
     features: dict | None = None  # what the score is computed from (see ExtractiveAnswerer.score)
     dependent: bool = False  # leans on the sentence before it (in the same passage)
@@ -161,20 +162,24 @@ class ExtractiveAnswerer:
                 prev = (s, e)
         return out
 
-    def score(self, question: str, qvec: np.ndarray, cands: list[Candidate], asked: str | None = None) -> None:
+    def score(self, question: str, qvec: np.ndarray, cands: list[Candidate], asked: str | None = None,
+              lazy: bool | None = None) -> None:
         """Each candidate's features and its probability of holding the answer. ``question`` is what was
         searched (for a follow-up: the question plus the previous turn's topic words), ``asked`` the
-        question as the user put it: its own words, type and focus decide which sentence answers."""
+        question as the user put it: its own words, type and focus decide which sentence answers.
+
+        ``lazy`` (default ``AnswerConfig.lazy_embedding``): the sentence cosine is the only feature
+        that needs the model, and it is at most 1, so candidates are embedded in order of their
+        score without it, and the rest are left out once none of them could reach the margin of the
+        best one (``relative_margin``) -- or, in a short lead paragraph, beside it. Every candidate
+        that can change the answer or its confidence gets its exact score; the others get a lower
+        bound below the margin (the same answer as embedding everything, for a fraction of the
+        model's work)."""
         if not cands:
             return
         asked = asked or question
         cfg = self.config
-        with_ctx = [i for i, c in enumerate(cands) if c.context]
-        vecs = self.embedder.encode([c.text for c in cands] + [f"{cands[i].context} {cands[i].text}" for i in with_ctx])
-        sims = vecs[: len(cands)] @ qvec
-        # a sentence read with the one before it may match better ("The talks ... They will be ...")
-        for j, i in enumerate(with_ctx):
-            sims[i] = max(sims[i], float(vecs[len(cands) + j] @ qvec) - cfg.context_penalty)
+        lazy = cfg.lazy_embedding if lazy is None else lazy
         q_terms = set(content_terms(question))
         own_terms = set(content_terms(asked))
         q_facts = names(question) | numbers(question)
@@ -191,7 +196,7 @@ class ExtractiveAnswerer:
         top_score = max(c.passage.score for c in cands)
         top_rel = max(_relevance(c.passage) for c in cands)
         passage_terms: dict[int, set[str]] = {}
-        for c, sim, s_terms in zip(cands, sims, sent_terms):
+        for c, s_terms in zip(cands, sent_terms):
             pid = c.passage.chunk.id
             if pid not in passage_terms:
                 passage_terms[pid] = set(content_terms(c.passage.title + " " + c.passage.text))
@@ -205,8 +210,8 @@ class ExtractiveAnswerer:
             c.dependent = bool(c.prev_span and c.prev_span[0] >= c.passage.chunk.start
                                and depends_on_previous(c.text, c.context))
             c.features = {
-                "sim": float(sim), "lex": lex,
-                "pdense": c.passage.dense if c.passage.dense is not None else float(sim),
+                "sim": 0.0, "lex": lex,
+                "pdense": c.passage.dense if c.passage.dense is not None else 0.0,
                 "typed": float(has_type(c.text, kind)),
                 "adds": float(bool(s_terms - q_terms) or not s_terms),
                 "novel": float(bool((names(c.text) | numbers(c.text)) - q_facts)),
@@ -215,7 +220,52 @@ class ExtractiveAnswerer:
                 "dependent": float(c.dependent), "question_terms": len(c.terms) / 5,
                 "focus": float(focus is not None and focus in s_terms),
             }
+        w_sim = cfg.sentence_weights.get("sim", 0.0)
+        if w_sim <= 0 or any(c.passage.dense is None for c in cands):
+            lazy = False
+        base = [_linear(cfg.sentence_weights, c.features) for c in cands]  # the score with sim = 0
+        order = sorted(range(n), key=lambda i: -base[i])
+        several = needs_several(question)
+        done: set[int] = set()
+        exact = lambda i: base[i] + w_sim * cands[i].features["sim"]  # noqa: E731 (logit, once embedded)
+        while len(done) < n:
+            if not lazy:
+                todo = [i for i in order if i not in done]
+            elif not done:
+                todo = order[:4]  # the likeliest without the cosine first; they set the bar
+            else:
+                best = max((exact(i) for i in done), default=np.inf)
+                # the lowest logit that can still matter: the best itself, or the margin under it
+                floor = _logit(cfg.relative_margin * _sigmoid(best)) if several else best
+                todo = [i for i in order if i not in done and base[i] + w_sim > floor][:8]
+                # a short lead paragraph's sentences are compared with each other (span)
+                leads = {cands[i].passage.chunk.id for i in done if exact(i) >= floor and cands[i].passage.chunk.start == 0}
+                todo += [i for i in order if i not in done and i not in todo and cands[i].passage.chunk.id in leads]
+                if not todo:
+                    break
+            self._embed_sims(qvec, [cands[i] for i in todo])
+            done.update(todo)
+        for i, c in enumerate(cands):
+            if i not in done:  # never embedded: a lower bound, under everything that can matter
+                c.features["sim"] = -1.0
+            if c.passage.dense is None:
+                c.features["pdense"] = c.features["sim"]
             c.score = _logistic(cfg.sentence_weights, c.features)
+
+    def _embed_sims(self, qvec: np.ndarray, cands: list[Candidate]) -> None:
+        """The MiniLM cosine of each candidate with the question, alone or read with the sentence
+        before it (whichever matches better, the latter less ``context_penalty``)."""
+        if not cands:
+            return
+        with_ctx = [i for i, c in enumerate(cands) if c.context]
+        vecs = self.embedder.encode([c.text for c in cands] + [f"{cands[i].context} {cands[i].text}" for i in with_ctx])
+        sims = vecs[: len(cands)] @ qvec
+        # a sentence read with the one before it may match better ("The talks ... They will be ...")
+        for j, i in enumerate(with_ctx):
+            sims[i] = max(sims[i], float(vecs[len(cands) + j] @ qvec) - self.config.context_penalty)
+        for c, sim in zip(cands, sims):
+            c.features["sim"] = float(sim)
+            c.embedded = True
 
     def confidence(self, question: str, best: Candidate | None, passages: list[Passage],
                    as_of: str | None = None) -> float:
@@ -309,6 +359,18 @@ def freshness(published: str, as_of: str, half_life_days: float = 7.0) -> float:
     return 0.0 if np.isnan(age) else float(0.5 ** (max(0.0, age) / half_life_days))
 
 
-def _logistic(weights: dict[str, float], features: dict[str, float]) -> float:
-    z = weights.get("bias", 0.0) + sum(w * features[k] for k, w in weights.items() if k != "bias")
+def _linear(weights: dict[str, float], features: dict[str, float]) -> float:
+    return weights.get("bias", 0.0) + sum(w * features[k] for k, w in weights.items() if k != "bias")
+
+
+def _sigmoid(z: float) -> float:
     return float(1.0 / (1.0 + np.exp(-z)))
+
+
+def _logit(p: float) -> float:
+    p = min(max(p, 1e-12), 1 - 1e-12)
+    return float(np.log(p / (1 - p)))
+
+
+def _logistic(weights: dict[str, float], features: dict[str, float]) -> float:
+    return _sigmoid(_linear(weights, features))

@@ -56,6 +56,7 @@ class AnswerConfig:
     lead_pair_words: int = 45  # a lead paragraph's two likeliest sentences are cited together up to this length
     relative_margin: float = 0.85  # extra sentences (several-part questions) score within this ratio of the best
     context_penalty: float = 0.03  # cost of reading a sentence together with the one before it
+    lazy_embedding: bool = True  # embed only the sentences that can change the answer (answer.score)
     focus_weight: float = 2.0  # extra weight of the question's focus word (see answer.focus_term)
 
 

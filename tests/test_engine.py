@@ -90,3 +90,36 @@ def test_cli_ingest_ask_json_stats_delete(tmp_path):
     assert r.returncode == 0 and "deleted 1" in r.stdout
     r = run("ask", "x", "--as-of", "yesterday")
     assert r.returncode == 2 and "as_of must be a date" in r.stderr
+
+
+def test_lazy_sentence_embedding_gives_the_answers_of_embedding_everything(demo_engine):
+    """The answerer embeds only sentences that can change the answer (answer.score, lazy): on every
+    demo question the answer, its citations and its confidence equal those of embedding all of them."""
+    from dataclasses import replace
+
+    questions = [json.loads(line)["question"] for line in (ROOT / "eval" / "sets" / "demo.jsonl").open()]
+    eager = QA(index_dir=demo_engine.index_dir, embedder=demo_engine.embedder,
+               answering=replace(demo_engine.answer_config, lazy_embedding=False))
+    texts = {"n": 0}
+    real = demo_engine.embedder.encode
+
+    def counting(batch, progress=None):
+        texts["n"] += len(batch)
+        return real(batch, progress)
+
+    counts = {}
+    for name, engine in (("lazy", demo_engine), ("eager", eager)):
+        texts["n"] = 0
+        engine.embedder.encode = counting
+        try:
+            out = [engine.ask(q) for q in questions]
+        finally:
+            del engine.embedder.encode
+        counts[name] = texts["n"]
+        if name == "lazy":
+            lazy_out = out
+    for a, b in zip(lazy_out, out):
+        assert (a.text, [(c.doc_id, c.start, c.end) for c in a.citations]) == \
+               (b.text, [(c.doc_id, c.start, c.end) for c in b.citations])
+        assert abs(a.confidence - b.confidence) < 1e-5
+    assert counts["lazy"] < 0.7 * counts["eager"]
