@@ -7,8 +7,8 @@ with that corpus' IDF, so it cannot be updated or split into segments; SQLite FT
 its postings (chunk positions) with the term-frequency part of BM25 precomputed (bm25s'
 "lucene" variant, k1 = 1.5, b = 0.75, the segment's average length), and a query multiplies
 them by the *global* IDF (document frequencies kept by the store across segments) in numpy:
-the same ranking as one bm25s index when the index has one segment, and a few milliseconds per
-query at 1M chunks. Files of a segment ``seg-000007.lex/``: ``vocab.npy`` (sorted terms),
+with the average chunk length of the whole index, so the same ranking as one bm25s index over
+all segments, and a few milliseconds per query at 1M chunks. Files of a segment ``seg-000007.lex/``: ``vocab.npy`` (sorted terms),
 ``indptr.npy``, ``rows.npy`` (int32 positions), ``tf.npy`` (uint16), ``tfc.npy`` (float32),
 ``lengths.npy`` (terms per chunk, for merging).
 """
@@ -141,15 +141,25 @@ class LexicalSegment:
     def doc_freqs(self) -> dict[str, int]:
         return dict(zip(self.vocab.tolist(), np.diff(self.indptr).tolist()))
 
-    def scores(self, weights: dict[str, float], allowed: np.ndarray | None, n: int) -> list[tuple[int, float]]:
-        """Top ``n`` (position, BM25) for terms weighted by their IDF; ``allowed`` masks positions."""
+    def scores(self, weights: dict[str, float], allowed: np.ndarray | None, n: int,
+               avg_len: float | None = None) -> list[tuple[int, float]]:
+        """Top ``n`` (position, BM25) for terms weighted by their IDF; ``allowed`` masks positions.
+        ``avg_len``: the average chunk length over the whole index (all segments), so that every
+        segment scores as one index would; without it, the segment's own (precomputed)."""
         if not self.n or not weights:
             return []
         acc = np.zeros(self.n, dtype=np.float32)
         for term, w in weights.items():
-            rows, tfc = self.postings(term)
-            if len(rows):
-                acc[rows] += w * tfc.astype(np.float32)
+            i = int(np.searchsorted(self.vocab, term))
+            if i >= len(self.vocab) or self.vocab[i] != term:
+                continue
+            a, b = int(self.indptr[i]), int(self.indptr[i + 1])
+            rows = self.rows[a:b]
+            if avg_len:
+                tf = self.tf[a:b].astype(np.float32)
+                acc[rows] += w * tf / (tf + K1 * (1 - B + B * self.lengths[rows] / avg_len))
+            else:
+                acc[rows] += w * self.tfc[a:b]
         if allowed is not None:
             acc[~allowed] = 0.0
         hit = np.flatnonzero(acc)

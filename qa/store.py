@@ -429,6 +429,7 @@ class IndexStore(RowStore):
         self.source_codes = np.full(size, -1, dtype=np.int32)
         self.segment_of = np.full(size, -1, dtype=np.int32)  # position in self.segments
         self._alive_bitmap: np.ndarray | None = None
+        self._avg_len: float | None = None
         self._tombstones = 0
         # pending writes (writer only)
         self._new_vecs: list[np.ndarray] = []
@@ -662,6 +663,14 @@ class IndexStore(RowStore):
         hits.sort(key=lambda h: -h[1])
         return hits[:n]
 
+    def avg_len(self) -> float:
+        """Average lexical length of the live chunks over all segments (BM25's length norm)."""
+        if self._avg_len is None:
+            total = sum(float(np.asarray(seg.lex.lengths)[self.alive[seg.ids]].sum()) for seg in self.segments
+                        if seg.lex is not None)
+            self._avg_len = total / max(self.n_vectors, 1) or 1.0
+        return self._avg_len
+
     def search_lexical(self, terms: list[str], n: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
         """Top ``n`` (chunk id, BM25) for the query terms over all segments, with the global IDF;
         only live chunks of this snapshot (and ``allowed`` ones, a bool mask by chunk id)."""
@@ -677,7 +686,7 @@ class IndexStore(RowStore):
         for seg in self.segments:
             if seg.lex is None:
                 continue
-            got = seg.lex.scores(weights, None if ok is None else ok[seg.ids], n)
+            got = seg.lex.scores(weights, None if ok is None else ok[seg.ids], n, self.avg_len())
             hits.extend((int(seg.ids[p]), s) for p, s in got)
         hits.sort(key=lambda h: -h[1])
         return hits[:n]

@@ -56,6 +56,12 @@ def test_merge_equals_building_from_the_kept_documents(tmp_path):
     for name in ("vocab", "indptr", "rows", "tf", "lengths"):
         assert np.array_equal(getattr(merged, name), getattr(direct, name)), name
     assert np.allclose(merged.tfc, direct.tfc)
+    # scored with the index-wide average length, two segments rank as the merged one does
+    avg = float(np.mean(direct.lengths))
+    w = _weights(kept, "hotel avalanche Federer")
+    parts = {p: s for p, s in a.scores(w, keep_a, 9, avg)} | {p + 3: s for p, s in b.scores(w, keep_b, 9, avg)}
+    remap = {0: 0, 2: 1, 3: 2, 4: 3}  # kept positions of a and b -> positions in the merged segment
+    assert {remap[p]: round(s, 5) for p, s in parts.items()} == {p: round(s, 5) for p, s in merged.scores(w, None, 9, avg)}
     merged.save(tmp_path / "seg.lex")
     loaded = LexicalSegment.load(tmp_path / "seg.lex")
     assert isinstance(loaded.rows, np.memmap)
