@@ -228,6 +228,15 @@ def build_parser() -> argparse.ArgumentParser:
                    "for eval: a cache folder keyed by the corpus) or a PostgreSQL address, "
                    "postgresql://user@host/db (schema $QA_PG_SCHEMA, default newsqa)")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    # the same option after the command too: `qa ingest FILE --index DIR` (SUPPRESS: unset, the global one stands)
+    where = argparse.ArgumentParser(add_help=False)
+    where.add_argument("--index", "--store", dest="index", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    add_parser = sub.add_parser
+
+    def with_where(*a, **kw):
+        return add_parser(*a, parents=[where], **kw)
+
+    sub.add_parser = with_where
 
     s = sub.add_parser("ingest", help="add or update articles from files and folders")
     s.add_argument("paths", nargs="+", help="files (.txt .md .html .json .jsonl .csv) or folders")

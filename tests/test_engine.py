@@ -123,3 +123,16 @@ def test_lazy_sentence_embedding_gives_the_answers_of_embedding_everything(demo_
                (b.text, [(c.doc_id, c.start, c.end) for c in b.citations])
         assert abs(a.confidence - b.confidence) < 1e-5
     assert counts["lazy"] < 0.7 * counts["eager"]
+
+
+def test_index_option_works_after_the_command(tmp_path, articles_jsonl, capsys):
+    from qa import cli
+
+    idx = str(tmp_path / "idx")
+    assert cli.main(["ingest", str(articles_jsonl), "--index", idx, "--quiet"]) == 0
+    capsys.readouterr()
+    assert cli.main(["ask", "Who will mediate the talks on Syria?", "--index", idx, "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["citations"][0]["doc_id"] == "a1"
+    assert cli.main(["--index", str(tmp_path / "elsewhere"), "stats", "--store", idx, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["articles"] == 3  # the option after the command wins
