@@ -227,6 +227,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="where the index lives: a folder (default: $QA_STORE, $QA_INDEX_DIR or index_store/; "
                    "for eval: a cache folder keyed by the corpus) or a PostgreSQL address, "
                    "postgresql://user@host/db (schema $QA_PG_SCHEMA, default newsqa)")
+    p.add_argument("--debug", action="store_true", help="show the traceback of an unexpected error ($QA_DEBUG=1)")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     # the same option after the command too: `qa ingest FILE --index DIR` (SUPPRESS: unset, the global one stands)
     where = argparse.ArgumentParser(add_help=False)
@@ -337,14 +338,25 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if getattr(args, "index", None) and not args.index.lower().startswith(("postgresql://", "postgres://")):
         args.index = str(Path(args.index))
+    debug = args.debug or os.environ.get("QA_DEBUG", "") not in ("", "0")
     try:
         return args.func(args)
     except QAError as e:
+        if debug:
+            raise
         print(f"error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted; the index is unchanged unless a commit had finished", file=sys.stderr)
         return 130
+    except Exception as e:  # noqa: BLE001 - a message, not a traceback (unless --debug)
+        if debug:
+            raise
+        reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
+        where = f" ({e.filename})" if isinstance(e, OSError) and e.filename else ""
+        print(f"error: {e.__class__.__name__}: {reason}{where}; run again with --debug (or QA_DEBUG=1) "
+              f"for the traceback", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ one, so a long-running app sees ingests made from the CLI.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -136,6 +137,10 @@ class QA:
         question = (question or "").strip()
         if not question:
             raise QAError("the question is empty; ask something, e.g. qa ask \"Who will mediate the Astana talks?\"")
+        limit = int(os.environ.get("QA_MAX_QUESTION_CHARS", "2000"))
+        if len(question) > limit:
+            raise QAError(f"the question is {len(question):,} characters long; ask in at most {limit:,} "
+                          f"(QA_MAX_QUESTION_CHARS)")
         if k is not None and k < 1:
             raise QAError(f"k must be at least 1, got {k}")
         if mode not in MODES:

@@ -136,3 +136,23 @@ def test_index_option_works_after_the_command(tmp_path, articles_jsonl, capsys):
     assert out["citations"][0]["doc_id"] == "a1"
     assert cli.main(["--index", str(tmp_path / "elsewhere"), "stats", "--store", idx, "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["articles"] == 3  # the option after the command wins
+
+
+def test_cli_errors_are_messages_not_tracebacks(tmp_path, capsys, monkeypatch, articles_jsonl):
+    from qa import cli
+
+    idx = str(tmp_path / "idx")
+    assert cli.main(["ingest", str(articles_jsonl), "--index", idx, "--quiet"]) == 0
+    capsys.readouterr()
+    assert cli.main(["ask", "why " * 1000, "--index", idx]) == 2
+    assert "at most 2,000" in capsys.readouterr().err
+
+    def broken(args):
+        raise OSError(28, "No space left on device", "/data/idx/index.sqlite")
+
+    monkeypatch.setattr(cli, "cmd_stats", broken)
+    assert cli.main(["stats", "--index", idx]) == 1
+    err = capsys.readouterr().err
+    assert "OSError: No space left on device (/data/idx/index.sqlite)" in err and "Traceback" not in err
+    with pytest.raises(OSError):
+        cli.main(["--debug", "stats", "--index", idx])
