@@ -182,7 +182,11 @@ def build_app(index_dir: str | None = None, feedback_path: str | None = None, up
     engine = QA(index_dir=index_dir)
     modes = available_modes()
     feedback = FeedbackLog(Path(feedback_path or os.environ.get("QA_FEEDBACK_FILE", "feedback.jsonl")))
-    uploads = Path(upload_dir or os.environ.get("QA_UPLOAD_DIR", Path(index_dir) / "uploads"))
+    from qa.pgstore import is_database
+
+    # uploaded files are kept beside a folder index; with a database store, in the working folder
+    default_uploads = Path("uploads") if is_database(str(index_dir)) else Path(index_dir) / "uploads"
+    uploads = Path(upload_dir or os.environ.get("QA_UPLOAD_DIR", default_uploads))
 
     def source_choices() -> list[str]:
         return sorted({a.source for a in engine.articles() if a.source})
@@ -457,7 +461,7 @@ def ensure_demo_index(index_dir: str) -> None:
 
     engine = QA(index_dir=index_dir)
     if not len(engine.store) and DEMO_CORPUS.exists():
-        print(f"First run: indexing the demo corpus into {index_dir} …", file=sys.stderr)
+        print(f"First run: indexing the demo corpus into {engine.stats()['index_dir']} …", file=sys.stderr)
         print(engine.ingest([DEMO_CORPUS]).summary(), file=sys.stderr)
 
 
@@ -481,7 +485,8 @@ if __name__ == "__main__":
     from qa.config import default_index_dir
 
     ap = argparse.ArgumentParser(description="News QA chat app")
-    ap.add_argument("--index", default=default_index_dir())
+    ap.add_argument("--index", "--store", dest="index", default=default_index_dir(),
+                    help="index folder or postgresql:// address (default: $QA_STORE, $QA_INDEX_DIR or index_store/)")
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=int(os.environ.get("QA_PORT", "7860")))
     ap.add_argument("--auth", help="user:password")
