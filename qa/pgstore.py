@@ -33,7 +33,7 @@ import numpy as np
 from .config import FORMAT_VERSION, ChunkingConfig
 from .errors import IndexError_, IndexLockedError
 from .lexical import B, K1, idf
-from .store import Manifest, RowStore, _visible, day_number, normalize_source
+from .store import Manifest, RowStore, _affordable, _visible, day_number, normalize_source
 from .types import Article, Chunk
 
 URI = re.compile(r"^postgres(ql)?://", re.I)
@@ -268,7 +268,7 @@ class PgStore(RowStore):
             return []
         df = self.doc_freqs(terms)
         total = max(self.manifest.n_chunks, 1)
-        weights = {t: idf(total, df[t]) for t in terms if df.get(t)}
+        weights = {t: idf(total, df[t]) for t in _affordable(terms, df)}
         if not weights:
             return []
         where, params = self._where(allowed)

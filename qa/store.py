@@ -58,6 +58,7 @@ MAX_SMALL_SEGMENTS = 8  # more segments of one size tier than this are merged (s
 TOMBSTONE_RATIO = 0.25  # a segment with more deleted vectors than this is rewritten
 ANN_MIN = int(os.environ.get("QA_ANN_MIN", "200000"))  # vectors from which a merged segment is IVF
 ANN_RECALL = 0.97  # nprobe is the smallest reaching this recall@10 against exact search at build
+LEXICAL_POSTINGS = int(os.environ.get("QA_LEXICAL_POSTINGS", "300000"))  # per query, see _affordable
 _CHUNK_CACHE = 4096
 
 _SCHEMA = """
@@ -79,13 +80,6 @@ CREATE TABLE IF NOT EXISTS segments(
     recall REAL, added_gen INTEGER NOT NULL, deleted_gen INTEGER);
 CREATE TABLE IF NOT EXISTS terms(term TEXT PRIMARY KEY, df INTEGER NOT NULL) WITHOUT ROWID;
 """
-
-
-def _fsync_write(path: Path, data: bytes) -> None:
-    with open(path, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
 
 
 def _fsync_dir(path: Path) -> None:
@@ -133,6 +127,21 @@ class Segment:
     ids: np.ndarray  # chunk ids, int64
     nprobe: int = 0
     lex: LexicalSegment | None = None
+
+
+def _affordable(terms: list[str], df: dict[str, int]) -> list[str]:
+    """The query terms BM25 scores: all of them, unless their postings add up to more than
+    ``LEXICAL_POSTINGS``; then the most common ones are left out (the rarest always stays). A term
+    in a large share of a big index weighs little in BM25 (IDF) yet costs the most to score. On a
+    news-sized index (thousands of chunks) no query reaches the budget."""
+    known = sorted((t for t in terms if df.get(t)), key=lambda t: df[t])
+    kept, total = [], 0
+    for t in known:
+        if kept and total + df[t] > LEXICAL_POSTINGS:
+            break
+        kept.append(t)
+        total += df[t]
+    return kept
 
 
 # ---- database access --------------------------------------------------------------------
@@ -679,7 +688,7 @@ class IndexStore(RowStore):
             return []
         df = self.doc_freqs(terms)
         total = max(self.manifest.n_chunks, 1)
-        weights = {t: idf(total, df[t]) for t in terms if df.get(t)}
+        weights = {t: idf(total, df[t]) for t in _affordable(terms, df)}
         ok = None if allowed is None and not self._tombstones else (
             self.alive if allowed is None else allowed & self.alive)
         hits: list[tuple[int, float]] = []
@@ -734,14 +743,16 @@ class IndexStore(RowStore):
         no = self._next_segment_no()
         kind, index, nprobe, recall = _build_index(vecs, ids)
         base = segdir / f"seg-{no:06d}"
-        buf = faiss.serialize_index(index).tobytes()
         meta = segdir / f".seg-{no:06d}.tmp-{os.getpid()}.npz"
         with open(meta, "wb") as f:
             np.savez(f, ids=ids, days=days, sources=srcs)
             f.flush()
             os.fsync(f.fileno())
         tmp = segdir / f".seg-{no:06d}.tmp-{os.getpid()}.faiss"
-        _fsync_write(tmp, buf)
+        faiss.write_index(index, str(tmp))  # straight to the file: no second copy of the vectors in memory
+        del index
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
         lex_tmp = segdir / f".seg-{no:06d}.tmp-{os.getpid()}.lex"
         lex.save(lex_tmp)
         _fsync_dir(lex_tmp)
@@ -913,9 +924,7 @@ def _build_index(vecs: np.ndarray, ids: np.ndarray) -> tuple[str, faiss.Index, i
     q = vecs[rng.choice(n, size=min(n, 200), replace=False)]
     q = q + rng.normal(0, 0.05, q.shape).astype(np.float32)
     q /= np.linalg.norm(q, axis=1, keepdims=True)
-    exact = faiss.IndexFlatIP(d)
-    exact.add(vecs)
-    _, truth = exact.search(q, 10)
+    _, truth = faiss.knn(q, vecs, 10, metric=faiss.METRIC_INNER_PRODUCT)  # exact, without copying vecs
     truth = ids[truth]
     nprobe, recall = nlist, 1.0
     for p in (8, 16, 32, 64, 128, 256):

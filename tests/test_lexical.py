@@ -67,3 +67,13 @@ def test_merge_equals_building_from_the_kept_documents(tmp_path):
     assert isinstance(loaded.rows, np.memmap)
     w = _weights(kept, "hotel avalanche")
     assert loaded.scores(w, None, 5) == direct.scores(w, None, 5)
+
+
+def test_a_query_over_a_huge_index_leaves_out_its_most_common_terms(monkeypatch):
+    from qa import store
+
+    df = {"said": 700_000, "year": 300_000, "astana": 900, "talk": 40_000}
+    assert store._affordable(list(df), df) == ["astana", "talk"]  # 40,900 + 300,000 would pass 300,000
+    monkeypatch.setattr(store, "LEXICAL_POSTINGS", 10)
+    assert store._affordable(list(df), df) == ["astana"]  # the rarest always stays
+    assert store._affordable(["unknown"], df) == []
