@@ -153,13 +153,14 @@ def ingest_one(directory: Path, emb: StandInEmbedder, tmp: Path) -> float:
     from qa.ingest import ingest
 
     words = emb.words
-    text = " ".join(words[i] for i in range(100, 400)) + "."
+    doc = f"one-more-{time.time_ns()}"  # a new article on every run (the index may be kept and reused)
+    text = " ".join(words[i] for i in range(100, 400)) + f" {doc}."
     f = tmp / "one.jsonl"
-    f.write_text(json.dumps({"id": "one-more", "title": "One more", "source": "late.example",
+    f.write_text(json.dumps({"id": doc, "title": "One more", "source": "late.example",
                              "published": "2021-06-01", "text": text}) + "\n")
     t0 = time.perf_counter()
     report = ingest([f], directory, emb)
-    assert report.added == ["one-more"], report.summary()
+    assert report.added == [doc], report.summary()
     return time.perf_counter() - t0
 
 
