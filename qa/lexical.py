@@ -42,6 +42,21 @@ def lexical_terms(texts: list[str]) -> list[list[str]]:
     return [list(t) for t in out]
 
 
+_NPY_LOCK = threading.Lock()
+
+
+def load_npy(path, mmap_mode: str | None = None):
+    """``np.load`` one at a time: numpy parses .npy headers with ``ast.literal_eval``, and CPython
+    3.11's AST validator is not safe across threads ("AST constructor recursion depth mismatch",
+    seen with a reader opening a snapshot while a writer commits)."""
+    with _NPY_LOCK:
+        out = np.load(path, mmap_mode=mmap_mode)
+        if isinstance(out, np.lib.npyio.NpzFile):  # read the members now, under the lock
+            with out:
+                return {k: out[k] for k in out.files}
+        return out
+
+
 def idf(n_docs: int, df: int) -> float:
     return float(np.log(1.0 + (n_docs - df + 0.5) / (df + 0.5)))
 
@@ -128,7 +143,7 @@ class LexicalSegment:
 
     @classmethod
     def load(cls, folder: Path) -> LexicalSegment:
-        return cls(*(np.load(folder / f"{name}.npy", mmap_mode="r") for name in cls._FILES))
+        return cls(*(load_npy(folder / f"{name}.npy", mmap_mode="r") for name in cls._FILES))
 
     # ---- searching ---------------------------------------------------------------------
     def postings(self, term: str) -> tuple[np.ndarray, np.ndarray]:

@@ -49,7 +49,7 @@ from filelock import FileLock, Timeout
 
 from .config import FORMAT_VERSION, ChunkingConfig
 from .errors import IndexError_, IndexLockedError
-from .lexical import LexicalSegment, idf, lexical_terms
+from .lexical import LexicalSegment, idf, lexical_terms, load_npy
 from .types import Article, Chunk
 
 DB_NAME = "index.sqlite"
@@ -579,7 +579,7 @@ class IndexStore(RowStore):
     def _load_segment(self, no: int, kind: str, nprobe: int) -> None:
         base = self.directory / SEGMENTS / f"seg-{no:06d}"
         try:
-            meta = np.load(f"{base}.npz")
+            meta = load_npy(f"{base}.npz")
             flags = faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY if kind == "flat" else 0
             index = faiss.read_index(f"{base}.faiss", flags)
             lex = LexicalSegment.load(Path(f"{base}.lex"))
@@ -793,7 +793,7 @@ class IndexStore(RowStore):
             return {}
         out = {}
         for no, _, _ in self._live_segments():
-            ids = np.load(self.directory / SEGMENTS / f"seg-{no:06d}.npz")["ids"]
+            ids = load_npy(self.directory / SEGMENTS / f"seg-{no:06d}.npz")["ids"]
             out[no] = int(np.isin(ids, dead).sum())
         return {no: n for no, n in out.items() if n}
 
@@ -817,7 +817,7 @@ class IndexStore(RowStore):
         parts = []
         for no in nos:
             base = self.directory / SEGMENTS / f"seg-{no:06d}"
-            meta = np.load(f"{base}.npz")
+            meta = load_npy(f"{base}.npz")
             ids = meta["ids"].astype(np.int64)
             keep = ~np.isin(ids, dead)
             kind = db.execute("SELECT kind FROM segments WHERE no = ?", (no,)).fetchone()[0]
@@ -859,7 +859,7 @@ class IndexStore(RowStore):
     def _ids_in_live_segments(self) -> set[int]:
         out: set[int] = set()
         for no, _, _ in self._live_segments():
-            out.update(np.load(self.directory / SEGMENTS / f"seg-{no:06d}.npz")["ids"].tolist())
+            out.update(load_npy(self.directory / SEGMENTS / f"seg-{no:06d}.npz")["ids"].tolist())
         return out
 
     def _clean_orphans(self) -> None:
