@@ -920,20 +920,27 @@ def _build_index(vecs: np.ndarray, ids: np.ndarray) -> tuple[str, faiss.Index, i
     index.train(train)
     index.add_with_ids(vecs, ids)
     index.set_direct_map_type(faiss.DirectMap.Hashtable)
-    # queries: sampled vectors, perturbed so that a vector does not trivially find itself
+    # queries: sampled vectors, moved by noise of norm ~0.25 so that a vector does not just find itself
     q = vecs[rng.choice(n, size=min(n, 200), replace=False)]
-    q = q + rng.normal(0, 0.05, q.shape).astype(np.float32)
+    q = q + rng.normal(0, 0.25 / np.sqrt(d), q.shape).astype(np.float32)
     q /= np.linalg.norm(q, axis=1, keepdims=True)
     _, truth = faiss.knn(q, vecs, 10, metric=faiss.METRIC_INNER_PRODUCT)  # exact, without copying vecs
     truth = ids[truth]
-    nprobe, recall = nlist, 1.0
+    nprobe, recall = 0, 0.0
     for p in (8, 16, 32, 64, 128, 256):
+        if p > nlist // 4:
+            break
         index.nprobe = p
         _, got = index.search(q, 10)
         r = float(np.mean([len(set(a) & set(b)) / 10 for a, b in zip(got, truth)]))
         if r >= ANN_RECALL:
             nprobe, recall = p, r
             break
+    if not nprobe:  # these vectors do not cluster: probing most lists would be slower than exact search
+        del index
+        flat = faiss.IndexIDMap2(faiss.IndexFlatIP(d))
+        flat.add_with_ids(vecs, ids)
+        return "flat", flat, 0, None
     index.nprobe = nprobe
     return "ivf", index, nprobe, recall
 

@@ -287,7 +287,7 @@ def test_large_segments_get_an_ivf_index_with_measured_recall(monkeypatch):
     vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
     ids = np.arange(10, 6010, dtype=np.int64)
     kind, index, nprobe, recall = store_mod._build_index(vecs, ids)
-    assert kind == "ivf" and recall >= store_mod.ANN_RECALL and 0 < nprobe <= index.nlist
+    assert kind == "ivf" and recall >= store_mod.ANN_RECALL and 0 < nprobe <= index.nlist // 4
     q = vecs[:50] + rng.normal(scale=0.05, size=(50, 32)).astype(np.float32)
     _, got = index.search(q.astype(np.float32), 10)
     truth = ids[(q @ vecs.T).argsort(axis=1)[:, ::-1][:, :10]]
@@ -351,3 +351,14 @@ def test_batches_of_a_stream_share_duplicate_detection(tmp_path, index_location,
     r = e.ingest([f])
     assert r.added == ["x", "y", "w"] and [d for _, d in r.duplicates] == ["x", "y"]
     assert e.store.manifest.generation >= 2 and sorted(_engine(index_location, fake_embedder).store.articles) == ["w", "x", "y"]
+
+
+def test_vectors_that_do_not_cluster_stay_exact(monkeypatch):
+    """Where no nprobe up to a quarter of the lists reaches the recall target, an IVF index would be
+    slower than exact search: the segment stays flat."""
+    monkeypatch.setattr(store_mod, "ANN_MIN", 2000)
+    rng = np.random.default_rng(2)
+    vecs = rng.normal(size=(4000, 64)).astype(np.float32)  # uniform on the sphere: no clusters
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    kind, index, nprobe, recall = store_mod._build_index(vecs, np.arange(4000, dtype=np.int64))
+    assert kind == "flat" and nprobe == 0 and index.ntotal == 4000
