@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from .config import default_index_dir
+from .config import default_index_dir, is_database
 from .errors import QAError
 from .progress import Bars
 
@@ -336,7 +336,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     args = build_parser().parse_args(argv)
-    if getattr(args, "index", None) and not args.index.lower().startswith(("postgresql://", "postgres://")):
+    if getattr(args, "index", None) and not is_database(args.index):
         args.index = str(Path(args.index))
     debug = args.debug or os.environ.get("QA_DEBUG", "") not in ("", "0")
     try:

@@ -7,9 +7,15 @@ QA_TOP_K       passages returned by retrieval (default 8)
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import asdict, dataclass, field
 
 FORMAT_VERSION = 2  # 2: SQLite + FAISS segments (qa/store.py); 1 was JSONL + one FAISS file
+
+
+def is_database(location: object) -> bool:
+    """Is this index location a PostgreSQL address (``postgresql://…``) rather than a folder?"""
+    return isinstance(location, str) and bool(re.match(r"^postgres(ql)?://", location, re.I))
 
 
 def default_index_dir() -> str:

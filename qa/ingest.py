@@ -75,17 +75,16 @@ def plan_changes(store: RowStore, articles: list[Article], report: IngestReport,
     """Articles that must be (re)indexed; fills added/updated/unchanged/duplicates. ``seen`` carries
     the ids and content hashes of earlier batches of the same ingest."""
     seen = seen if seen is not None else {}
-    done_ids: set[str] = seen.setdefault("ids", set())
+    handled: set[str] = seen.setdefault("ids", set())  # planned, or found unchanged, in this ingest
     seen_hash: dict[str, str] = seen.setdefault("hashes", {})
-    todo: dict[str, Article] = {}
-    unchanged: set[str] = set()
+    todo: list[Article] = []
     for a in articles:
-        if a.id in todo or a.id in unchanged or a.id in done_ids:
+        if a.id in handled:
             report.duplicates.append((a.origin, a.id))
             continue
         old = store.articles.get(a.id)
         if old is not None and _same(old, a):
-            unchanged.add(a.id)
+            handled.add(a.id)
             report.unchanged.append(a.id)
             continue
         dup_of = seen_hash.get(a.content_hash) or store.article_id_by_hash(a.content_hash)
@@ -94,10 +93,9 @@ def plan_changes(store: RowStore, articles: list[Article], report: IngestReport,
             continue
         seen_hash[a.content_hash] = a.id
         (report.updated if old is not None else report.added).append(a.id)
-        todo[a.id] = a
-    done_ids.update(todo)
-    done_ids.update(unchanged)
-    return list(todo.values())
+        handled.add(a.id)
+        todo.append(a)
+    return todo
 
 
 def index_articles(store: RowStore, articles: list[Article], embedder: Embedder,

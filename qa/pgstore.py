@@ -30,18 +30,12 @@ from dataclasses import asdict
 
 import numpy as np
 
-from .config import FORMAT_VERSION, ChunkingConfig
+from .config import FORMAT_VERSION, ChunkingConfig, is_database  # noqa: F401 (importers use it from here)
 from .errors import IndexError_, IndexLockedError
 from .lexical import B, K1, idf
-from .store import Manifest, RowStore, _affordable, _visible, day_number, normalize_source
+from .store import (Manifest, RowStore, _affordable, _parse_manifest, _visible, check_manifest, day_number,
+                    generation_name, normalize_source)
 from .types import Article, Chunk
-
-URI = re.compile(r"^postgres(ql)?://", re.I)
-
-
-def is_database(location: object) -> bool:
-    return isinstance(location, str) and bool(URI.match(location))
-
 
 def schema_name() -> str:
     name = os.environ.get("QA_PG_SCHEMA", "newsqa")
@@ -156,19 +150,15 @@ class PgStore(RowStore):
     # ---- opening ---------------------------------------------------------------------------
     @staticmethod
     def current_generation(uri: str) -> str | None:
-        try:
-            row = _reader_conn(uri).execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
-        except Exception:  # noqa: BLE001 - no schema yet (or unreachable: open() says why)
-            return None
-        return f"gen-{int(row[0]):06d}" if row and int(row[0]) else None
+        return generation_name(PgStore.manifest_of(uri))
 
     @staticmethod
     def manifest_of(uri: str) -> Manifest | None:
         try:
             row = _reader_conn(uri).execute("SELECT value FROM meta WHERE key = 'manifest'").fetchone()
-        except Exception:  # noqa: BLE001
+        except Exception:  # noqa: BLE001 - no schema yet (or unreachable: open() says why)
             return None
-        return Manifest(**json.loads(row[0])) if row else None
+        return _parse_manifest(row)
 
     @classmethod
     def open(cls, uri: str, model: str, dim: int, chunking: ChunkingConfig, _conn: _Conn | None = None) -> PgStore:
@@ -182,14 +172,10 @@ class PgStore(RowStore):
             if _conn is not None:
                 _conn.raw.rollback()
         if row is None:
-            return cls(uri, Manifest(FORMAT_VERSION, model, dim, {**asdict(chunking)}), _conn is not None, _conn)
+            return cls(uri, Manifest(FORMAT_VERSION, model, dim, asdict(chunking)), _conn is not None, _conn)
         manifest = Manifest(**json.loads(row[0]))
-        if manifest.format_version != FORMAT_VERSION:
-            raise IndexError_(f"{_safe(uri)}: index format v{manifest.format_version} is not the supported "
-                              f"v{FORMAT_VERSION}; drop schema {schema_name()} and run `qa ingest` again.")
-        if manifest.model != model or manifest.dim != dim:
-            raise IndexError_(f"{_safe(uri)}: index was built with model {manifest.model} ({manifest.dim}-d) but "
-                              f"the engine uses {model} ({dim}-d); use another QA_PG_SCHEMA.")
+        check_manifest(manifest, model, dim, _safe(uri), f"drop schema {schema_name()} and run `qa ingest` again",
+                       "use another QA_PG_SCHEMA")
         store = cls(uri, manifest, _conn is not None, _conn)
         store.sources = {n: c for c, n in db.execute("SELECT code, name FROM sources").fetchall()}
         return store

@@ -119,6 +119,31 @@ class Manifest:
     extra: dict = field(default_factory=dict)
 
 
+def _parse_manifest(row: tuple | None) -> Manifest | None:
+    """The manifest stored in the meta table; None when there is none or it cannot be read
+    (opening the index then says what is wrong)."""
+    try:
+        return Manifest(**json.loads(row[0])) if row else None
+    except (ValueError, TypeError):
+        return None
+
+
+def generation_name(manifest: Manifest | None) -> str | None:
+    """``gen-000007`` for a manifest's generation; None before the first commit."""
+    return f"gen-{manifest.generation:06d}" if manifest and manifest.generation else None
+
+
+def check_manifest(manifest: Manifest, model: str, dim: int, where: str, rebuild: str, elsewhere: str) -> None:
+    """Refuse an index of another format, model or dimension, saying what to do (``rebuild``:
+    how to start over; ``elsewhere``: where to keep an index for this model instead)."""
+    if manifest.format_version != FORMAT_VERSION:
+        raise IndexError_(f"{where}: index format v{manifest.format_version} is not the supported "
+                          f"v{FORMAT_VERSION}; {rebuild}.")
+    if manifest.model != model or manifest.dim != dim:
+        raise IndexError_(f"{where}: index was built with model {manifest.model} ({manifest.dim}-d) but the "
+                          f"engine uses {model} ({dim}-d); {elsewhere}.")
+
+
 @dataclass
 class Segment:
     no: int
@@ -160,11 +185,30 @@ def _visible(alias: str, gen: int) -> str:
     return f"{alias}.added_gen <= {int(gen)} AND ({alias}.deleted_gen IS NULL OR {alias}.deleted_gen > {int(gen)})"
 
 
-class _Articles:
-    """Read-only mapping doc id -> Article of one snapshot (text included), backed by SQLite."""
+class _RowView:
+    """A read-only mapping over one snapshot's rows: subclasses give ``get`` and ``keys``."""
 
-    def __init__(self, store: IndexStore):
+    def __init__(self, store: RowStore):
         self._s = store
+
+    def get(self, key, default=None):
+        raise NotImplementedError
+
+    def keys(self) -> list:
+        raise NotImplementedError
+
+    def __getitem__(self, key):
+        row = self.get(key)
+        if row is None:
+            raise KeyError(key)
+        return row
+
+    def __iter__(self) -> Iterator:
+        return iter(self.keys())
+
+
+class _Articles(_RowView):
+    """Read-only mapping doc id -> Article of one snapshot (text included)."""
 
     def get(self, doc_id: str, default=None) -> Article | None:
         if not self._s._has_db:
@@ -173,12 +217,6 @@ class _Articles:
             f"SELECT {_ART_COLS} FROM articles a WHERE a.id = ? AND {_visible('a', self._s.generation)}",
             (doc_id,)).fetchone()
         return Article(*row) if row else default
-
-    def __getitem__(self, doc_id: str) -> Article:
-        a = self.get(doc_id)
-        if a is None:
-            raise KeyError(doc_id)
-        return a
 
     def __contains__(self, doc_id: object) -> bool:
         return isinstance(doc_id, str) and self.get(doc_id) is not None
@@ -195,18 +233,15 @@ class _Articles:
     def keys(self) -> list[str]:
         return [r[0] for r in self._rows("a.id")]
 
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.keys())
-
     def values(self) -> list[Article]:
         return [Article(*r) for r in self._rows(_ART_COLS)]
 
 
-class _Chunks:
+class _Chunks(_RowView):
     """Read-only mapping chunk id -> Chunk of one snapshot (text = the article's span)."""
 
-    def __init__(self, store: IndexStore):
-        self._s = store
+    def __init__(self, store: RowStore):
+        super().__init__(store)
         self._cache: OrderedDict[int, Chunk] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -231,12 +266,6 @@ class _Chunks:
                 self._cache.popitem(last=False)
         return c
 
-    def __getitem__(self, cid: int) -> Chunk:
-        c = self.get(cid)
-        if c is None:
-            raise KeyError(cid)
-        return c
-
     def __contains__(self, cid: object) -> bool:
         return isinstance(cid, (int, np.integer)) and self.get(int(cid)) is not None
 
@@ -248,9 +277,6 @@ class _Chunks:
             return []
         return [r[0] for r in self._s._db().execute(
             f"SELECT c.id FROM chunks c WHERE {_visible('c', self._s.generation)} ORDER BY c.id")]
-
-    def __iter__(self) -> Iterator[int]:
-        return iter(self.keys())
 
     def values(self) -> list[Chunk]:
         return [self[c] for c in self.keys()]
@@ -287,7 +313,7 @@ class RowStore:
 
     @property
     def generation_name(self) -> str | None:
-        return f"gen-{self.manifest.generation:06d}" if self.manifest.generation else None
+        return generation_name(self.manifest)
 
     @property
     def chunking(self) -> ChunkingConfig:
@@ -414,9 +440,8 @@ class RowStore:
         db = self._db()
         self.manifest.generation = g
         self.manifest.updated = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-        upsert = "INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value"
-        db.execute(upsert, ("manifest", json.dumps(asdict(self.manifest))))
-        db.execute(upsert, ("generation", str(g)))
+        db.execute("INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                   ("manifest", json.dumps(asdict(self.manifest))))
         self._tx_commit()
         self.generation = g + 1
 
@@ -444,6 +469,7 @@ class IndexStore(RowStore):
         self._new_vecs: list[np.ndarray] = []
         self._new_meta: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         self._new_bodies: list[list[str]] = []
+        self._ids_cache: dict[int, np.ndarray] = {}  # segment number -> its chunk ids (writer)
         self._write_db: sqlite3.Connection | None = None
 
     @property
@@ -467,19 +493,9 @@ class IndexStore(RowStore):
     @staticmethod
     def current_generation(directory: str | Path) -> str | None:
         """Name of the live generation (``gen-000007``), or None when there is no index yet."""
-        path = Path(directory) / DB_NAME
-        if not path.exists():
-            if (Path(directory) / "CURRENT").exists():
-                return "legacy"
-            return None
-        db = _connect(path)
-        try:
-            row = db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
-        except sqlite3.DatabaseError:
-            return "unreadable"
-        finally:
-            db.close()
-        return f"gen-{int(row[0]):06d}" if row and int(row[0]) else None
+        if not (Path(directory) / DB_NAME).exists() and (Path(directory) / "CURRENT").exists():
+            return "legacy"  # open() says what to do
+        return generation_name(IndexStore.manifest_of(directory))
 
     @staticmethod
     def manifest_of(directory: str | Path) -> Manifest | None:
@@ -491,10 +507,10 @@ class IndexStore(RowStore):
         try:
             row = db.execute("SELECT value FROM meta WHERE key = 'manifest'").fetchone()
         except sqlite3.DatabaseError:
-            return None
+            return None  # open() says what is wrong
         finally:
             db.close()
-        return Manifest(**json.loads(row[0])) if row else None
+        return _parse_manifest(row)
 
     @classmethod
     def open(cls, directory: str | Path, model: str, dim: int, chunking: ChunkingConfig,
@@ -533,26 +549,20 @@ class IndexStore(RowStore):
             except sqlite3.DatabaseError as e:
                 raise IndexError_(f"{path}: the index database is damaged ({e}). "
                                   f"Delete {directory} and run `qa ingest` again.") from e
-            if row is None:
+            if row is None:  # no index yet: an empty store (the writer creates the database)
                 db.execute("COMMIT")
-                if not writable:
-                    return cls(directory, Manifest(FORMAT_VERSION, model, dim, asdict(chunking)))
-                manifest = Manifest(FORMAT_VERSION, model, dim, asdict(chunking))
-            else:
-                try:
-                    manifest = Manifest(**json.loads(row[0]))
-                except (ValueError, TypeError) as e:
-                    raise IndexError_(f"{path}: cannot read the index manifest ({e}). "
-                                      f"Delete {directory} and run `qa ingest` again.") from e
-            if manifest.format_version != FORMAT_VERSION:
-                raise IndexError_(f"{directory}: index format v{manifest.format_version} is not the supported "
-                                  f"v{FORMAT_VERSION}; delete the folder and run `qa ingest` again to rebuild it.")
-            if manifest.model != model or manifest.dim != dim:
-                raise IndexError_(f"{directory}: index was built with model {manifest.model} ({manifest.dim}-d) "
-                                  f"but the engine uses {model} ({dim}-d); use a separate --index folder, or "
-                                  f"delete it and run `qa ingest` again.")
+                return cls(directory, Manifest(FORMAT_VERSION, model, dim, asdict(chunking)),
+                           path if writable else None, writable)
+            try:
+                manifest = Manifest(**json.loads(row[0]))
+            except (ValueError, TypeError) as e:
+                raise IndexError_(f"{path}: cannot read the index manifest ({e}). "
+                                  f"Delete {directory} and run `qa ingest` again.") from e
+            check_manifest(manifest, model, dim, str(directory),
+                           "delete the folder and run `qa ingest` again to rebuild it",
+                           "use a separate --index folder, or delete it and run `qa ingest` again")
             store = cls(directory, manifest, path, writable)
-            if row is None or writable:
+            if writable:
                 return store  # writers do not search: no vectors to load
             gen = manifest.generation
             store.sources = {n: c for c, n in db.execute("SELECT code, name FROM sources")}
@@ -577,7 +587,7 @@ class IndexStore(RowStore):
         return store
 
     def _load_segment(self, no: int, kind: str, nprobe: int) -> None:
-        base = self.directory / SEGMENTS / f"seg-{no:06d}"
+        base = self._segment_base(no)
         try:
             meta = load_npy(f"{base}.npz")
             flags = faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY if kind == "flat" else 0
@@ -742,7 +752,7 @@ class IndexStore(RowStore):
         segdir.mkdir(exist_ok=True)
         no = self._next_segment_no()
         kind, index, nprobe, recall = _build_index(vecs, ids)
-        base = segdir / f"seg-{no:06d}"
+        base = self._segment_base(no)
         meta = segdir / f".seg-{no:06d}.tmp-{os.getpid()}.npz"
         with open(meta, "wb") as f:
             np.savez(f, ids=ids, days=days, sources=srcs)
@@ -765,6 +775,21 @@ class IndexStore(RowStore):
         return no
 
     # ---- maintenance (writer) ----------------------------------------------------------------
+    def _segment_base(self, no: int) -> Path:
+        """``segments/seg-000007``: its files add .faiss, .npz and .lex."""
+        return self.directory / SEGMENTS / f"seg-{no:06d}"
+
+    def _segment_ids(self, no: int) -> np.ndarray:
+        """Chunk ids of a segment (read once per writer: segments never change)."""
+        if no not in self._ids_cache:
+            self._ids_cache[no] = load_npy(f"{self._segment_base(no)}.npz")["ids"].astype(np.int64)
+        return self._ids_cache[no]
+
+    def _deleted_chunk_ids(self, up_to: int | None = None) -> np.ndarray:
+        """Ids of chunks marked deleted (in generations up to ``up_to``, when given)."""
+        sql = "SELECT id FROM chunks WHERE deleted_gen IS NOT NULL" + ("" if up_to is None else " AND deleted_gen <= ?")
+        return np.array([r[0] for r in self._write_db.execute(sql, () if up_to is None else (up_to,))], np.int64)
+
     def _live_segments(self) -> list[tuple[int, int, str]]:
         return self._write_db.execute("SELECT no, n, kind FROM segments WHERE deleted_gen IS NULL ORDER BY no").fetchall()
 
@@ -779,29 +804,26 @@ class IndexStore(RowStore):
             for no, n, _ in segs:
                 tiers.setdefault(int(np.log(max(n, 1)) / np.log(MAX_SMALL_SEGMENTS)), []).append(no)
             full = [nos for nos in tiers.values() if len(nos) > MAX_SMALL_SEGMENTS]
-            dead = self._dead_per_segment()
+            dead = self._dead_per_segment(segs)
             heavy = [no for no, n, _ in segs if n and dead.get(no, 0) > TOMBSTONE_RATIO * n]
             merge = sorted(set(full[0] if full else []) | set(heavy))
             if merge:
                 self._merge(merge)
         self._purge()
 
-    def _dead_per_segment(self) -> dict[int, int]:
-        dead = np.array([r[0] for r in self._write_db.execute("SELECT id FROM chunks WHERE deleted_gen IS NOT NULL")],
-                        np.int64)
+    def _dead_per_segment(self, segs: list[tuple[int, int, str]]) -> dict[int, int]:
+        """Deleted vectors still held by each of ``segs`` (only segments holding some)."""
+        dead = self._deleted_chunk_ids()
         if not len(dead):
             return {}
-        out = {}
-        for no, _, _ in self._live_segments():
-            ids = load_npy(self.directory / SEGMENTS / f"seg-{no:06d}.npz")["ids"]
-            out[no] = int(np.isin(ids, dead).sum())
+        out = {no: int(np.isin(self._segment_ids(no), dead).sum()) for no, _, _ in segs}
         return {no: n for no, n in out.items() if n}
 
     def compact(self) -> dict:
         """Merge every segment into one (tombstoned vectors dropped; IVF when large). Commits."""
         segs = self._live_segments()
         before = len(segs)
-        if segs and (before > 1 or self._dead_per_segment()):
+        if segs and (before > 1 or self._dead_per_segment(segs)):
             self._merge([no for no, _, _ in segs])
         self._purge()
         after = self._live_segments()
@@ -813,12 +835,12 @@ class IndexStore(RowStore):
         if not nos:
             return
         db, g = self._write_db, self.generation
-        dead = np.array([r[0] for r in db.execute("SELECT id FROM chunks WHERE deleted_gen IS NOT NULL")], np.int64)
+        dead = self._deleted_chunk_ids()
         parts = []
         for no in nos:
-            base = self.directory / SEGMENTS / f"seg-{no:06d}"
+            base = self._segment_base(no)
             meta = load_npy(f"{base}.npz")
-            ids = meta["ids"].astype(np.int64)
+            ids = self._segment_ids(no)
             keep = ~np.isin(ids, dead)
             kind = db.execute("SELECT kind FROM segments WHERE no = ?", (no,)).fetchone()[0]
             seg = Segment(no, kind, faiss.read_index(f"{base}.faiss"), ids)
@@ -842,25 +864,19 @@ class IndexStore(RowStore):
         if not gone and not n_rows:
             return
         # a deleted chunk stays while a live segment still holds its vector (it is that segment's tombstone)
-        live_seg_ids = self._ids_in_live_segments()
-        dead_chunks = [r[0] for r in db.execute("SELECT id FROM chunks WHERE deleted_gen IS NOT NULL AND deleted_gen <= ?",
-                                                (old,))]
-        removable = [c for c in dead_chunks if c not in live_seg_ids]
-        db.executemany("DELETE FROM chunks WHERE id = ?", [(c,) for c in removable])
+        dead = self._deleted_chunk_ids(old)
+        held = [self._segment_ids(no) for no, _, _ in self._live_segments()]
+        removable = dead[~np.isin(dead, np.concatenate(held))] if held else dead
+        db.executemany("DELETE FROM chunks WHERE id = ?", [(int(c),) for c in removable])
         db.execute("DELETE FROM articles WHERE deleted_gen IS NOT NULL AND deleted_gen <= ? AND key NOT IN "
                    "(SELECT art_key FROM chunks)", (old,))
         db.executemany("DELETE FROM segments WHERE no = ?", gone)
         self._tx_commit()  # invisible rows only: the generation does not change
         for (no,) in gone:
+            base = self._segment_base(no)
             for ext in ("faiss", "npz"):
-                (self.directory / SEGMENTS / f"seg-{no:06d}.{ext}").unlink(missing_ok=True)
-            shutil.rmtree(self.directory / SEGMENTS / f"seg-{no:06d}.lex", ignore_errors=True)
-
-    def _ids_in_live_segments(self) -> set[int]:
-        out: set[int] = set()
-        for no, _, _ in self._live_segments():
-            out.update(load_npy(self.directory / SEGMENTS / f"seg-{no:06d}.npz")["ids"].tolist())
-        return out
+                Path(f"{base}.{ext}").unlink(missing_ok=True)
+            shutil.rmtree(f"{base}.lex", ignore_errors=True)
 
     def _clean_orphans(self) -> None:
         """Remove segment files no commit registered, and temporaries (a writer was killed)."""
