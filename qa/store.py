@@ -82,6 +82,29 @@ CREATE TABLE IF NOT EXISTS terms(term TEXT PRIMARY KEY, df INTEGER NOT NULL) WIT
 """
 
 
+_CRASH_AT = os.environ.get("QA_CRASH_AT", "")  # fault injection: see crash_point
+_crash_hits: dict[str, int] = {}
+
+
+def crash_point(name: str) -> None:
+    """Fault injection for the kill tests (tests/test_crash.py, benchmarks/crash_loop.py):
+    ``QA_CRASH_AT=name`` or ``name:n`` SIGKILLs this process the n-th time (default 1st) it
+    reaches ``name``, so no cleanup of any kind runs. A no-op otherwise."""
+    if not _CRASH_AT:
+        return
+    want, _, nth = _CRASH_AT.partition(":")
+    if want == name:
+        _crash_hits[name] = _crash_hits.get(name, 0) + 1
+        if _crash_hits[name] == int(nth or 1):
+            import signal
+
+            os.kill(os.getpid(), signal.SIGKILL)
+
+
+CRASH_POINTS = ("segment-files", "segment-registered", "before-commit", "after-commit", "merge-written",
+                "purge-committed", "purge-files")
+
+
 def _fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -442,7 +465,9 @@ class RowStore:
         self.manifest.updated = time.strftime("%Y-%m-%dT%H:%M:%S%z")
         db.execute("INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                    ("manifest", json.dumps(asdict(self.manifest))))
+        crash_point("before-commit")
         self._tx_commit()
+        crash_point("after-commit")
         self.generation = g + 1
 
 
@@ -749,7 +774,9 @@ class IndexStore(RowStore):
                        lex: LexicalSegment, g: int) -> int:
         """Write a segment's files (fsynced, renamed into place) and register it in the pending commit."""
         segdir = self.directory / SEGMENTS
-        segdir.mkdir(exist_ok=True)
+        if not segdir.exists():
+            segdir.mkdir()
+            _fsync_dir(self.directory)  # the new folder's entry is durable before anything in it
         no = self._next_segment_no()
         kind, index, nprobe, recall = _build_index(vecs, ids)
         base = self._segment_base(no)
@@ -770,8 +797,10 @@ class IndexStore(RowStore):
         os.replace(meta, f"{base}.npz")
         os.replace(tmp, f"{base}.faiss")
         _fsync_dir(segdir)
+        crash_point("segment-files")
         self._write_db.execute("INSERT INTO segments(no, n, kind, nprobe, recall, added_gen) VALUES (?,?,?,?,?,?)",
                                (no, len(ids), kind, nprobe, recall, g))
+        crash_point("segment-registered")
         return no
 
     # ---- maintenance (writer) ----------------------------------------------------------------
@@ -850,6 +879,7 @@ class IndexStore(RowStore):
         if len(ids):
             self._write_segment(vecs, ids, days, srcs, LexicalSegment.merge([p[4] for p in parts]), g)
         db.executemany("UPDATE segments SET deleted_gen = ? WHERE no = ?", [(g, no) for no in nos])
+        crash_point("merge-written")
         self._finish(g)
 
     def _purge(self) -> None:
@@ -872,10 +902,12 @@ class IndexStore(RowStore):
                    "(SELECT art_key FROM chunks)", (old,))
         db.executemany("DELETE FROM segments WHERE no = ?", gone)
         self._tx_commit()  # invisible rows only: the generation does not change
+        crash_point("purge-committed")
         for (no,) in gone:
             base = self._segment_base(no)
             for ext in ("faiss", "npz"):
                 Path(f"{base}.{ext}").unlink(missing_ok=True)
+                crash_point("purge-files")
             shutil.rmtree(f"{base}.lex", ignore_errors=True)
 
     def _clean_orphans(self) -> None:
