@@ -12,8 +12,11 @@ show_unsupported, api_name="/ask")`` streams; the final value is ``(chat message
 searched_for)``. Follow-up context is kept per browser session (not over the API).
 """
 
+import argparse
 import html
+import ipaddress
 import json
+import logging
 import os
 import re
 import shutil
@@ -29,6 +32,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 ROOT = Path(__file__).resolve().parent
 DEMO_CORPUS = ROOT / "demo" / "articles.jsonl"
+
+from qa.errors import QAError  # noqa: E402 - light: no model, no gradio
 EXAMPLES = [
     "Who will mediate the Astana talks?",
     "Who led the Syrian government delegation in Astana?",
@@ -56,6 +61,16 @@ CSS = """
 a.cite { text-decoration: none; font-weight: 600; }
 @media (max-width: 640px) { .source { padding: 2px 6px; } }
 """
+
+
+LOG = logging.getLogger("newsqa.app")
+_ABS_FOLDER = re.compile(r"(?<![\w.:/])(?:/[^\s/'\":;,()]+)+/")
+
+
+def public_message(error) -> str:
+    """An error message fit for the page: absolute paths are cut to the file name (the server's
+    folders are not the user's business; the log has the full story)."""
+    return _ABS_FOLDER.sub("", str(error))
 
 
 # ---- rendering (pure functions, escaped) ------------------------------------------------
@@ -100,9 +115,11 @@ def verification_note(answer) -> str:
     return f"<div class='verify-note'>{note}</div>"
 
 
-def render_sources(answer, article_text, turn: int = 0) -> str:
+def render_sources(answer, turn: int = 0) -> str:
     """The sources panel: each citation's article, passage with the quoted sentence marked,
-    and the whole article (collapsed) with the span marked. Abstentions list related passages."""
+    and the whole article (collapsed) with the span marked. Abstentions list related passages.
+    Article texts come from the answer's own index snapshot (``answer.article_texts``), so an
+    upload or delete while it was answered cannot change or break what is shown."""
     if not answer.citations:
         if not answer.passages:
             return "<p><i>No passages matched.</i></p>"
@@ -115,17 +132,20 @@ def render_sources(answer, article_text, turn: int = 0) -> str:
     parts = []
     for c in answer.citations:
         p = by_rank.get(c.passage_rank)
-        text = article_text(c.doc_id)
-        lo, hi = (p.chunk.start, p.chunk.end) if p else (c.start, c.end)
+        text = answer.article_texts.get(c.doc_id)
+        start, end = c.start, c.end
+        if text is None:  # not kept with the answer: the quote alone
+            text, start, end = c.quote, 0, len(c.quote)
+        lo, hi = (p.chunk.start, p.chunk.end) if p and p.chunk.end <= len(text) else (start, end)
         url = safe_url(c.url)
         link = (f' · <a href="{html.escape(url, quote=True)}" target="_blank" rel="noopener noreferrer nofollow">'
                 f'original</a>') if url else ""
         parts.append(
             f"<div class='source' id='source-{turn}-{c.n}'><div><b>[{c.n}] {html.escape(c.title or c.doc_id)}</b> "
             f"<small>{html.escape(c.source or '')} · {html.escape(c.published or 'undated')}{link}</small></div>"
-            f"<blockquote>{_highlight(text, lo, hi, c.start, c.end)}</blockquote>"
+            f"<blockquote>{_highlight(text, lo, hi, start, end)}</blockquote>"
             f"<details><summary>Open article</summary><div class='article'>"
-            f"{_highlight(text, 0, len(text), c.start, c.end)}</div></details></div>")
+            f"{_highlight(text, 0, len(text), start, end)}</div></details></div>")
     return "".join(parts)
 
 
@@ -170,11 +190,15 @@ class FeedbackLog:
                 f.write(json.dumps(record, ensure_ascii=False) + "\n")
 
 
-def build_app(index_dir: str | None = None, feedback_path: str | None = None, upload_dir: str | None = None):
+def build_app(index_dir: str | None = None, feedback_path: str | None = None, upload_dir: str | None = None,
+              allow_writes: bool = True):
+    """The Blocks app and its engine. ``allow_writes=False`` leaves out upload and delete entirely
+    (no button, no API endpoint): for an app served without a password beyond this machine."""
     import gradio as gr
 
     from qa.config import default_index_dir
     from qa.engine import QA
+    from qa.errors import QAError
 
     from qa.llm import available_modes
 
@@ -201,7 +225,6 @@ def build_app(index_dir: str | None = None, feedback_path: str | None = None, up
     def respond(message, history, as_of, date_from, date_to, sources, k, mode, show_unsupported,
                 session: Session, auto_as_of: str = ""):
         from qa.conversation import Turn
-        from qa.errors import QAError
         from qa.retrieval import temporal_cue
 
         session = session or Session()
@@ -240,16 +263,20 @@ def build_app(index_dir: str | None = None, feedback_path: str | None = None, up
                 history[-1] = {"role": "assistant", "content": "<span class='draft'>" + html.escape(draft)
                                + "</span> <small>(verifying…)</small> ▌"}
                 yield history, "", gr.update(), gr.update(), gr.update(), session
+            final = render_answer_html(answer, turn)
+            sources_html = render_sources(answer, turn)
+            searched = f"<div class='searched'>Searched for: {html.escape(answer.search_query)}</div>"
+            copied = copy_text(answer)
         except QAError as e:
-            history[-1] = {"role": "assistant", "content": "<b>Error:</b> " + html.escape(str(e))}
+            history[-1] = {"role": "assistant", "content": "<b>Error:</b> " + html.escape(public_message(e))}
             yield history, "", gr.update(), gr.update(), gr.update(), session
             return
-        except Exception as e:  # noqa: BLE001 - never a traceback in the page
-            history[-1] = {"role": "assistant", "content": f"<b>Error:</b> something went wrong ({html.escape(type(e).__name__)}). "
-                           "The index is unchanged; please try again."}
+        except Exception as e:  # noqa: BLE001 - never a traceback in the page: it goes to the server log
+            LOG.exception("answering %r failed", message[:200])
+            history[-1] = {"role": "assistant", "content": f"<b>Error:</b> something went wrong "
+                           f"({html.escape(type(e).__name__)}). The index is unchanged; please try again."}
             yield history, "", gr.update(), gr.update(), gr.update(), session
             return
-        final = render_answer_html(answer, turn)
         # an extractive answer is ready at once; the page still shows it growing, word by word
         words = final.split(" ") if answer.draft is None else []
         step = max(1, len(words) // 12)
@@ -258,14 +285,12 @@ def build_app(index_dir: str | None = None, feedback_path: str | None = None, up
             yield history, "", gr.update(), gr.update(), gr.update(), session
             time.sleep(0.03)
         history[-1] = {"role": "assistant", "content": final}
-        sources_html = render_sources(answer, engine.article_text, turn)
-        searched = f"<div class='searched'>Searched for: {html.escape(answer.search_query)}</div>"
         session.turns.append(Turn(question=message, search_query=answer.search_query, answer=answer.text,
                                   cited_doc_ids=[c.doc_id for c in answer.citations]))
         session.answers.append({"question": message, "answer": answer.text, "abstained": answer.abstained,
                                 "citations": [c.to_dict() for c in answer.citations],
-                                "sources_html": sources_html, "searched": searched, "copy": copy_text(answer)})
-        yield history, "", sources_html, copy_text(answer), searched, session
+                                "sources_html": sources_html, "searched": searched, "copy": copied})
+        yield history, "", sources_html, copied, searched, session
 
     def show_turn(session: Session, evt: gr.SelectData):
         """Clicking a message shows the sources of that turn."""
@@ -312,11 +337,20 @@ def build_app(index_dir: str | None = None, feedback_path: str | None = None, up
 
     def upload(files, query, order, progress=gr.Progress()):
         files = files or []
-        lines = []
         if not files:
             return ("Choose one or more files first.",) + refresh_library(query, order)
         if len(files) > MAX_UPLOAD_FILES:
             return (f"Too many files: {len(files)} (at most {MAX_UPLOAD_FILES} at once).",) + refresh_library(query, order)
+        try:
+            lines = add_files(files, progress)
+        except Exception as e:  # noqa: BLE001 - disk full, unreadable upload, ...: logged, not shown
+            LOG.exception("upload failed")
+            lines = [f"**Failed**: the upload could not be stored ({html.escape(type(e).__name__)}: "
+                     f"{html.escape(public_message(e))}); the index is unchanged."]
+        return ("\n\n".join(lines),) + refresh_library(query, order)
+
+    def add_files(files, progress) -> list[str]:
+        lines = []
         batch = uploads / uuid.uuid4().hex[:12]
         batch.mkdir(parents=True, exist_ok=True)
         accepted = []
@@ -342,15 +376,16 @@ def build_app(index_dir: str | None = None, feedback_path: str | None = None, up
             try:
                 report = engine.ingest(accepted, progress=on_progress)
             except Exception as e:  # noqa: BLE001 - lock held by another writer, disk full, ...
-                lines.append(f"**Failed**: indexing failed, the index is unchanged: {html.escape(str(e))}")
+                if not isinstance(e, QAError):
+                    LOG.exception("indexing an upload failed")
+                lines.append(f"**Failed**: indexing failed, the index is unchanged: {html.escape(public_message(e))}")
             else:
                 lines.insert(0, f"**Done**: {html.escape(report.summary())}")
                 for fpath, reason in report.failed:
-                    lines.append(f"**Failed** {html.escape(Path(fpath).name)}: "
-                                 f"{html.escape(reason.replace(str(batch) + os.sep, ''))}")
+                    lines.append(f"**Failed** {html.escape(Path(fpath).name)}: {html.escape(public_message(reason))}")
                 for origin, dup in report.duplicates:
                     lines.append(f"**Duplicate** {html.escape(Path(origin).name)}: same text as {html.escape(dup)}")
-        return ("\n\n".join(lines),) + refresh_library(query, order)
+        return lines
 
     def delete(ids, query, order):
         if not ids:
@@ -361,7 +396,9 @@ def build_app(index_dir: str | None = None, feedback_path: str | None = None, up
             if missing:
                 msg += f" · not found: {html.escape(', '.join(missing))}"
         except Exception as e:  # noqa: BLE001
-            msg = f"**Failed**: {html.escape(str(e))}"
+            if not isinstance(e, QAError):
+                LOG.exception("delete failed")
+            msg = f"**Failed**: {html.escape(public_message(e))}"
         return (msg,) + refresh_library(query, order)
 
     with gr.Blocks(title="News QA") as demo:
@@ -405,10 +442,14 @@ def build_app(index_dir: str | None = None, feedback_path: str | None = None, up
         with gr.Tab("Library"):
             stats = gr.Markdown(stats_md())
             with gr.Row():
-                with gr.Column(scale=2, min_width=300):
-                    files = gr.File(file_count="multiple", file_types=UPLOAD_TYPES, label="Upload articles")
-                    add_btn = gr.Button("Add to index", variant="primary")
-                    upload_log = gr.Markdown("")
+                if allow_writes:
+                    with gr.Column(scale=2, min_width=300):
+                        files = gr.File(file_count="multiple", file_types=UPLOAD_TYPES, label="Upload articles")
+                        add_btn = gr.Button("Add to index", variant="primary")
+                        upload_log = gr.Markdown("")
+                else:
+                    gr.Markdown("Upload and delete are off: this app is served beyond this machine without a "
+                                "password (set `QA_AUTH` or `--auth-file` to turn them on).", elem_id="read-only")
                 with gr.Column(scale=3, min_width=300):
                     with gr.Row():
                         search = gr.Textbox(label="Search title / id / source", min_width=160)
@@ -416,8 +457,9 @@ def build_app(index_dir: str | None = None, feedback_path: str | None = None, up
                     table = gr.Dataframe(value=article_rows(), headers=["id", "title", "source", "published", "chunks"],
                                          interactive=False, wrap=True, max_height=420)
                     to_delete = gr.Dropdown(choices=[a.id for a in engine.articles()], multiselect=True,
-                                            label="Articles to delete")
-                    del_btn = gr.Button("Delete selected", variant="stop")
+                                            label="Articles to delete", visible=allow_writes)
+                    if allow_writes:
+                        del_btn = gr.Button("Delete selected", variant="stop")
 
         outputs = [chat, box, sources, copy_box, searched, session]
         inputs = [box, chat, as_of, date_from, date_to, src_filter, k, mode, show_unsupported, session, auto_as_of]
@@ -426,10 +468,11 @@ def build_app(index_dir: str | None = None, feedback_path: str | None = None, up
         chat.like(on_like, [session], None, api_name=False)
         clear_btn.click(clear, None, [chat, session, sources, copy_box, searched], api_name=False)
         lib_out = [table, stats, to_delete, src_filter, note]
-        add_btn.click(upload, [files, search, order], [upload_log] + lib_out, api_name="upload",
-                      concurrency_id="library", concurrency_limit=1)
-        del_btn.click(delete, [to_delete, search, order], [upload_log] + lib_out, api_name="delete",
-                      concurrency_id="library", concurrency_limit=1)
+        if allow_writes:
+            add_btn.click(upload, [files, search, order], [upload_log] + lib_out, api_name="upload",
+                          concurrency_id="library", concurrency_limit=1)
+            del_btn.click(delete, [to_delete, search, order], [upload_log] + lib_out, api_name="delete",
+                          concurrency_id="library", concurrency_limit=1)
         search.change(article_rows, [search, order], table, api_name=False)
         order.change(article_rows, [search, order], table, api_name=False)
         demo.load(refresh_library, [search, order], lib_out, api_name=False)
@@ -465,33 +508,101 @@ def ensure_demo_index(index_dir: str) -> None:
         print(engine.ingest([DEMO_CORPUS]).summary(), file=sys.stderr)
 
 
-def launch(index_dir: str | None = None, host: str = "127.0.0.1", port: int = 7860, auth: str | None = None):
-    demo, _ = build_app(index_dir)
-    creds = None
-    if auth:
-        user, sep, password = auth.partition(":")
+def is_loopback(host: str) -> bool:
+    if host in ("localhost", "ip6-localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def read_auth(auth_file: str | None = None) -> list[tuple[str, str]] | None:
+    """Logins from ``--auth-file`` (one ``user:password`` per line) or ``QA_AUTH`` (``user:password``,
+    several separated by commas). Never from the command line, where ``ps`` shows them."""
+    if auth_file:
+        try:
+            raw = Path(auth_file).read_text(encoding="utf-8").splitlines()
+        except OSError as e:
+            raise QAError(f"cannot read --auth-file {auth_file}: {e.strerror or e}") from None
+        where = f"--auth-file {auth_file}"
+    elif os.environ.get("QA_AUTH"):
+        raw, where = os.environ["QA_AUTH"].split(","), "QA_AUTH"
+    else:
+        return None
+    creds = []
+    for line in (x.strip() for x in raw):
+        if not line or line.startswith("#"):
+            continue
+        user, sep, password = line.partition(":")
         if not sep or not user or not password:
-            raise SystemExit("--auth must look like user:password")
-        creds = (user, password)
+            raise QAError(f"{where}: each login must look like user:password")
+        creds.append((user, password))
+    if not creds:
+        raise QAError(f"{where} holds no user:password login")
+    return creds
+
+
+def serving_plan(host: str, creds, insecure: bool) -> bool:
+    """Whether upload/delete are on. Refuses (QAError) to serve beyond loopback without a login
+    unless ``insecure``; then the app is read-only."""
+    if creds or is_loopback(host):
+        return True
+    if not insecure:
+        raise QAError(f"refusing to serve on {host} without a password: anyone who can reach this "
+                         f"machine could read, upload and delete articles. Set QA_AUTH=user:password or "
+                         f"--auth-file FILE, bind 127.0.0.1, or pass --insecure to serve read-only "
+                         f"(questions only, no upload or delete).")
+    print(f"warning: serving on {host} without a password (--insecure): read-only, upload and delete are off",
+          file=sys.stderr)
+    return False
+
+
+def launch(index_dir: str | None = None, host: str = "127.0.0.1", port: int = 7860, auth_file: str | None = None,
+           insecure: bool = False):
+    creds = read_auth(auth_file)
+    allow_writes = serving_plan(host, creds, insecure)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    demo, _ = build_app(index_dir, allow_writes=allow_writes)
     print(f"News QA on http://{host}:{port}/", file=sys.stderr)
     demo.queue(default_concurrency_limit=4).launch(
         server_name=host, server_port=port, share=False, auth=creds, show_error=False, css=CSS,
         max_file_size=f"{int(MAX_UPLOAD_MB)}mb", footer_links=[], quiet=True)
 
 
-if __name__ == "__main__":
-    import argparse
+class _RefuseArgvAuth(argparse.Action):
+    """``--auth user:pass`` would show the password to every user of the machine (``ps``)."""
 
+    def __call__(self, parser, namespace, values, option_string=None):
+        parser.error("--auth on the command line is visible to every user (ps); "
+                     "set QA_AUTH=user:password or use --auth-file FILE")
+
+
+def add_serving_options(ap: argparse.ArgumentParser) -> None:
+    """--host, --auth-file, --insecure (and a refusal of --auth): shared by app.py and ``qa serve``."""
+    ap.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
+    ap.add_argument("--auth-file", help="file of user:password lines required to open the app "
+                    "(or set QA_AUTH=user:password)")
+    ap.add_argument("--insecure", action="store_true", help="allow a non-loopback --host without a password "
+                    "(read-only: upload and delete are off)")
+    ap.add_argument("--auth", help=argparse.SUPPRESS, action=_RefuseArgvAuth)
+
+
+if __name__ == "__main__":
     from qa.config import default_index_dir
 
     ap = argparse.ArgumentParser(description="News QA chat app")
     ap.add_argument("--index", "--store", dest="index", default=default_index_dir(),
                     help="index folder or postgresql:// address (default: $QA_STORE, $QA_INDEX_DIR or index_store/)")
-    ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=int(os.environ.get("QA_PORT", "7860")))
-    ap.add_argument("--auth", help="user:password")
+    add_serving_options(ap)
     ap.add_argument("--no-demo", action="store_true", help="do not index the demo corpus on first run")
     a = ap.parse_args()
-    if not a.no_demo:
-        ensure_demo_index(a.index)
-    launch(a.index, a.host, a.port, a.auth)
+    try:
+        serving_plan(a.host, read_auth(a.auth_file), a.insecure)  # refuse before indexing anything
+        if not a.no_demo:
+            ensure_demo_index(a.index)
+        launch(a.index, a.host, a.port, a.auth_file, a.insecure)
+    except QAError as e:
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)

@@ -187,7 +187,8 @@ def cmd_migrate(args) -> int:
 def cmd_serve(args) -> int:
     from app import launch  # app.py lives at the project root
 
-    launch(index_dir=args.index or default_index_dir(), host=args.host, port=args.port, auth=args.auth)
+    launch(index_dir=args.index or default_index_dir(), host=args.host, port=args.port, auth_file=args.auth_file,
+           insecure=args.insecure)
     return 0
 
 
@@ -296,10 +297,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--quiet", action="store_true", help="no progress bars")
     s.set_defaults(func=cmd_migrate)
 
-    s = sub.add_parser("serve", help="start the chat app")
-    s.add_argument("--host", default="127.0.0.1")
+    s = sub.add_parser("serve", help="start the chat app (127.0.0.1 unless --host; a login from QA_AUTH or "
+                       "--auth-file is required beyond this machine, or --insecure for a read-only app)")
     s.add_argument("--port", type=int, default=7860)
-    s.add_argument("--auth", help="user:password required to open the app")
+    from app import add_serving_options
+
+    add_serving_options(s)
     s.set_defaults(func=cmd_serve)
 
     s = sub.add_parser("llm-server", help="serve the packaged local model as an OpenAI-compatible endpoint")

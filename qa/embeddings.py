@@ -89,6 +89,9 @@ class MiniLMEmbedder:
         self.tokenizer = self.model.tokenizer
         self.max_tokens = int(self.model.max_seq_length)
         self.batch_size = batch_size
+        # a Hugging Face fast tokenizer changes its own padding/truncation state on every call and
+        # raises "Already borrowed" when two threads call it at once (chat workers + an upload)
+        self._lock = threading.Lock()
 
     def encode(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
         """Normalised embeddings, computed in batches of similar length (less padding on CPU)."""
@@ -96,20 +99,26 @@ class MiniLMEmbedder:
 
         if torch.get_num_threads() != self.threads:
             torch.set_num_threads(self.threads)
-        return _encode_by_length(texts, self.dim, self.batch_size, lambda batch: self.model.encode(
-            batch, batch_size=len(batch), normalize_embeddings=True, show_progress_bar=False,
-            convert_to_numpy=True), progress)
+
+        def run(batch: list[str]) -> np.ndarray:
+            with self._lock:
+                return self.model.encode(batch, batch_size=len(batch), normalize_embeddings=True,
+                                         show_progress_bar=False, convert_to_numpy=True)
+
+        return _encode_by_length(texts, self.dim, self.batch_size, run, progress)
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         """Word pieces of each text, without the two special tokens."""
         if not texts:
             return []
-        enc = self.tokenizer(list(texts), add_special_tokens=False)["input_ids"]
+        with self._lock:
+            enc = self.tokenizer(list(texts), add_special_tokens=False)["input_ids"]
         return [len(ids) for ids in enc]
 
     def token_ends(self, text: str) -> list[int]:
         """End character offset of each word piece of ``text``."""
-        enc = self.tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
+        with self._lock:
+            enc = self.tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
         return [e for _, e in enc["offset_mapping"]]
 
 

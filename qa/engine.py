@@ -206,6 +206,7 @@ class QA:
         timings.setdefault("first_token", timings["total"])  # an extractive answer appears all at once
         answer.timings = timings
         answer.search_query = query
+        _keep_texts(answer, store)
         yield answer
 
     def verify_text(self, answer_text: str, question: str, k: int = 5, as_of: str | None = None,
@@ -228,6 +229,7 @@ class QA:
                         citations=v.citations, abstained=v.abstained, passages=passages, mode="verified")
         answer.draft = draft_answer(question, answer_text, passages, text_of, self.scorer)
         answer.verification = _verdicts(v)
+        _keep_texts(answer, store)
         return answer
 
     def verify(self, answer: Answer) -> None:
@@ -286,21 +288,30 @@ class QA:
         }
 
 
+def _keep_texts(answer: Answer, store: RowStore) -> None:
+    """The cited articles' texts from the answer's own snapshot (see Answer.article_texts)."""
+    cited = [c.doc_id for c in answer.citations] + [c.doc_id for c in (answer.draft.citations if answer.draft else [])]
+    answer.article_texts = {d: store.articles[d].text for d in dict.fromkeys(cited)}
+
+
 def _verdicts(v: Verification) -> list[dict]:
     return [{"sentence": x.sentence, "cited": x.cited, "kept": x.kept, "passage": x.passage_rank,
              "corrected": x.corrected, "reasons": x.reasons} for x in v.verdicts]
 
 
 _ENGINES: dict[str, QA] = {}
+_ENGINES_LOCK = threading.Lock()
 
 
 def get_engine(index_dir: str | Path | None = None) -> QA:
-    """A shared engine per index directory (the embedding model is loaded once)."""
+    """A shared engine per index directory (the embedding model is loaded once; threads that ask
+    at the same time get the same engine)."""
     location = str(index_dir or default_index_dir())
     key = location if is_database(location) else str(Path(location).resolve())
-    if key not in _ENGINES:
-        _ENGINES[key] = QA(index_dir=index_dir)
-    return _ENGINES[key]
+    with _ENGINES_LOCK:
+        if key not in _ENGINES:
+            _ENGINES[key] = QA(index_dir=index_dir)
+        return _ENGINES[key]
 
 
 def ask(question: str, index_dir: str | Path | None = None, **kwargs) -> Answer:

@@ -129,6 +129,9 @@ class Answer:
     draft: Answer | None = None  # generated modes: the model's answer before verification
     verification: list[dict] = field(default_factory=list)  # per generated sentence: kept/corrected/why
     retrieval_gate: bool | None = None  # generated modes: did extraction find an answer-like sentence?
+    # the text of each cited article in the index snapshot the answer was built from: the app
+    # renders sources from it, so an ingest or delete meanwhile cannot change what it shows
+    article_texts: dict[str, str] = field(default_factory=dict, repr=False)
 
     @property
     def related(self) -> list[Passage]:

@@ -122,7 +122,7 @@ def check_store(store, state: dict, rng: random.Random) -> str | None:
     if len(got) != len(want) or np.abs(want_scores - got_scores).max(initial=0) > 1e-4:
         return f"dense search {got} != exact {want}"
     for i, (_, c) in enumerate(want):  # where the exact score is not tied, the same chunk
-        tied = np.abs(want_scores - want_scores[i]) < 1e-4
+        tied = np.abs(exact - want_scores[i]) < 1e-4
         if tied.sum() == 1 and got[i][0] != c:
             return f"dense search {got} != exact {want}"
     if len(got) != min(5, len(ids)):

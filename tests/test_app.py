@@ -30,7 +30,9 @@ def test_render_sources_escapes_untrusted_text():
     p = Passage(chunk=chunk, title=XSS["title"], source="evil.example", url=XSS["url"], published="", score=1, rank=1)
     c = Citation(n=1, doc_id="xss-1", title=XSS["title"], url=XSS["url"], published="", source="evil.example",
                  quote=text[s:], start=s, end=len(text), passage_rank=1)
-    out = render_sources(Answer("q", "a [1]", [c], False, [p]), lambda d: text)
+    answer = Answer("q", "a [1]", [c], False, [p])
+    answer.article_texts = {"xss-1": text}
+    out = render_sources(answer)
     assert "<script" not in out and "<img" not in out and "javascript:" not in out
     assert "&lt;script&gt;" in out and "&lt;img" in out
     assert "<mark>Organisers" in out
@@ -51,17 +53,22 @@ def _start(idx, feedback):
     port = _free_port()
     proc = subprocess.Popen([sys.executable, "app.py", "--index", str(idx), "--port", str(port), "--no-demo"],
                             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    deadline = time.time() + 120
+    return _wait_port(port, proc), proc
+
+
+def _wait_port(port: int, proc: subprocess.Popen, within: float = 120) -> str:
+    """Poll until the app accepts connections on ``port``: its url (the process's output if it died)."""
+    deadline = time.time() + within
     while time.time() < deadline:
         try:
             socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return f"http://127.0.0.1:{port}/", proc
+            return f"http://127.0.0.1:{port}/"
         except OSError:
             if proc.poll() is not None:
-                raise RuntimeError(proc.stdout.read())
-            time.sleep(0.5)
+                raise RuntimeError(proc.stdout.read()) from None
+            time.sleep(0.2)
     proc.kill()
-    raise RuntimeError("the app did not start in 120 s")
+    raise RuntimeError(f"the app did not start in {within:g} s")
 
 
 @pytest.fixture(scope="module")

@@ -40,3 +40,29 @@ def test_backend_is_chosen_by_name_and_checked(monkeypatch):
     with pytest.raises(ValueError, match="QA_EMBED_BACKEND must be one of"):
         default_embedder()
     assert BACKENDS == ("torch", "onnx", "onnx-int8")
+
+
+@pytest.mark.parametrize("backend", ["torch", "onnx"])
+def test_encoder_and_tokenizer_are_safe_under_concurrent_calls(backend, torch_minilm):
+    """Chat workers and an upload share one model: 8 threads encoding, counting tokens and finding
+    token ends at once get exactly what one thread gets (a bare fast tokenizer raises "Already
+    borrowed" here)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from qa.embeddings import default_embedder
+
+    emb = torch_minilm if backend == "torch" else default_embedder("onnx")
+    texts = [f"Report {i}: the ferry to Isla Gorrion restarted after a strike of {i} days. " * (1 + i % 7)
+             for i in range(48)]
+    want_vecs = emb.encode(texts)
+    want_counts = emb.count_tokens(texts)
+    want_ends = [emb.token_ends(t) for t in texts]
+
+    def work(i: int):
+        t = texts[i % len(texts)]
+        return i % len(texts), emb.encode([t, texts[(i + 1) % len(texts)]]), emb.count_tokens([t]), emb.token_ends(t)
+
+    with ThreadPoolExecutor(8) as pool:
+        for i, vecs, counts, ends in pool.map(work, range(200)):
+            np.testing.assert_allclose(vecs[0], want_vecs[i], atol=1e-5)
+            assert counts == [want_counts[i]] and ends == want_ends[i]
