@@ -32,18 +32,28 @@ def embedding_title(title: str, embedder: Embedder) -> tuple[str, int]:
     return title[:cut], MAX_TITLE_TOKENS
 
 
+MAX_CHARS_PER_TOKEN = 24  # a word piece is rarely longer; bounds the text tokenized per cut
+
+
 def _split_long(text: str, start: int, end: int, budget: int, embedder: Embedder) -> list[tuple[int, int]]:
-    """Cut text[start:end] into pieces of at most ``budget`` word pieces, at whitespace."""
+    """Cut text[start:end] into pieces of at most ``budget`` word pieces, at whitespace.
+
+    Each cut tokenizes a window of at most ``budget * MAX_CHARS_PER_TOKEN`` characters, so a
+    run-on "sentence" of megabytes costs linear time (tokenizing the whole remainder for every
+    cut was quadratic: minutes for a 10 MB line). A window holding fewer than ``budget`` pieces
+    (one enormous word) is cut at its end."""
     pieces = []
     s = start
+    window = budget * MAX_CHARS_PER_TOKEN
     while s < end:
-        ends = embedder.token_ends(text[s:end])
-        if len(ends) <= budget:
+        w_end = min(end, s + window)
+        ends = embedder.token_ends(text[s:w_end])
+        if len(ends) <= budget and w_end == end:
             pieces.append((s, end))
             break
-        limit = s + ends[budget - 1]
+        limit = s + (ends[budget - 1] if len(ends) > budget else w_end - s)
         cut = text.rfind(" ", s + 1, limit + 1)
-        if cut <= s:  # one enormous word: cut at the token boundary itself
+        if cut <= s:  # one enormous word: cut at the token boundary (or the window's end) itself
             cut = limit
         pieces.append((s, cut))
         s = cut

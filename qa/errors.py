@@ -9,9 +9,14 @@ class QAError(Exception):
 class InputError(QAError):
     """An input file could not be read as articles."""
 
+    MAX_REASON = 300  # one readable line, whatever the file holds (a header of 20,000 columns, ...)
+
     def __init__(self, path: str, message: str, line: int | None = None):
         self.path = str(path)
         self.line = line
+        message = " ".join(str(message).split())  # one line
+        if len(message) > self.MAX_REASON:
+            message = message[: self.MAX_REASON - 1] + "…"
         self.reason = message
         where = f"{self.path}:{line}" if line is not None else self.path
         super().__init__(f"{where}: {message}")

@@ -77,6 +77,14 @@ def normalize_date(value: Any) -> str:
         return ""
 
 
+MAX_ID_CHARS = 512
+
+
+def _valid_utf8(s: str) -> str:
+    """Lone surrogates (``"\\ud800"`` in JSON) cannot be stored or encoded: each becomes "?"."""
+    return s.encode("utf-8", "replace").decode("utf-8") if any("\ud800" <= ch <= "\udfff" for ch in s) else s
+
+
 def make_article(record: dict[str, Any], origin: str, fallback_id: str) -> Article:
     """Build an Article from a record with any of the accepted field names."""
     lower = {str(k).strip().lower(): v for k, v in record.items()}
@@ -92,15 +100,19 @@ def make_article(record: dict[str, Any], origin: str, fallback_id: str) -> Artic
     if raw_text is None or not str(raw_text).strip():
         raise ValueError(f"no article text (looked for fields: {', '.join(FIELD_ALIASES['text'])})")
     text = normalize_text(str(raw_text))
+    if not text:
+        raise ValueError("no readable text (only control characters or spaces)")
     title = normalize_text(str(pick("title") or ""))
-    url = str(pick("url") or "").strip()
-    source = str(pick("source") or "").strip()
+    url = _valid_utf8(str(pick("url") or "").strip())
+    source = _valid_utf8(str(pick("source") or "").strip())
     if not source and url:
         m = re.match(r"^[a-z]+://(?:www\.)?([^/]+)", url, re.I)
         source = m.group(1).lower() if m else ""
     given = pick("id")
     if given is not None:
-        doc_id = re.sub(r"\s+", "_", str(given).strip())
+        doc_id = _valid_utf8(re.sub(r"\s+", "_", str(given).strip()))
+        if len(doc_id) > MAX_ID_CHARS:
+            raise ValueError(f"article id is {len(doc_id):,} characters long (at most {MAX_ID_CHARS})")
     elif url:
         doc_id = "url-" + hashlib.sha1(url.encode("utf-8")).hexdigest()[:16]
     else:
@@ -172,10 +184,22 @@ def load_text_file(path: Path) -> list[Article]:
     if m:
         import yaml
 
+        class NoAliases(yaml.SafeLoader):
+            """Article metadata never needs YAML aliases, and a few nested ones (a "billion laughs"
+            block) expand to billions of items when the title is read: refused."""
+
+            def compose_node(self, parent, index):
+                if self.check_event(yaml.events.AliasEvent):
+                    raise yaml.YAMLError("aliases (*name) are not accepted in front matter")
+                return super().compose_node(parent, index)
+
         try:
-            loaded = yaml.safe_load(m.group(1))
+            loaded = yaml.load(m.group(1), Loader=NoAliases)  # noqa: S506 - a SafeLoader without aliases
         except yaml.YAMLError as e:
-            raise InputError(str(path), f"front matter is not valid YAML ({e.__class__.__name__}); fix or remove the block between the --- lines", line=1) from e
+            why = "it uses YAML aliases (*name), which are not accepted" if "aliases" in str(e) else \
+                f"it is not valid YAML ({e.__class__.__name__})"
+            raise InputError(str(path), f"front matter: {why}; fix or remove the block between the --- lines",
+                             line=1) from e
         if isinstance(loaded, dict):
             meta = loaded
         raw = raw[m.end():]
@@ -305,7 +329,8 @@ def _csv_records(path: Path) -> Iterator[tuple[int, Any]]:
             reader = csv.DictReader(f)
             fields = [x.strip().lower() for x in (reader.fieldnames or [])]
             if not any(a in fields for a in FIELD_ALIASES["text"]):
-                raise InputError(str(path), f"CSV has no text column (columns found: {', '.join(fields) or 'none'}; "
+                shown = ", ".join(x[:30] for x in fields[:8]) + (f", … ({len(fields):,} in all)" if len(fields) > 8 else "")
+                raise InputError(str(path), f"CSV has no text column (columns found: {shown or 'none'}; "
                                  f"expected one of: {', '.join(FIELD_ALIASES['text'])})", line=1)
             for row in reader:
                 if None in row:
@@ -370,7 +395,11 @@ def iter_file(path: str | Path) -> Iterable[Article]:
     an error is raised before any article is yielded); the other types are read whole."""
     path = Path(path)
     if not path.exists():
-        raise InputError(str(path), "no such file or folder")
+        raise InputError(str(path), "is a broken symbolic link (or a link loop); nothing read" if path.is_symlink()
+                         else "no such file or folder")
+    if not path.is_file():  # a pipe would block the read forever; a device never ends
+        raise InputError(str(path), "is a folder" if path.is_dir() else
+                         "is not a regular file (a pipe, socket or device); nothing read")
     loader = LOADERS.get(path.suffix.lower())
     if loader is None:
         raise InputError(str(path), f"unsupported file type '{path.suffix or '(none)'}'; "
@@ -383,8 +412,8 @@ def expand_paths(paths: Iterable[str | Path]) -> Iterator[Path]:
     for p in paths:
         p = Path(p)
         if p.is_dir():
-            for f in sorted(p.rglob("*")):
-                if f.is_file() and f.suffix.lower() in SUPPORTED_SUFFIXES and not any(
+            for f in sorted(p.rglob("*")):  # links and pipes too: iter_file says why they are not read
+                if not f.is_dir() and f.suffix.lower() in SUPPORTED_SUFFIXES and not any(
                     part.startswith(".") for part in f.relative_to(p).parts
                 ):
                     yield f

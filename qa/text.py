@@ -30,6 +30,7 @@ _WORD = re.compile(r"\w+(?:[-'\u2019.]\w+)*", re.UNICODE)
 
 def normalize_text(text: str) -> str:
     """Unicode NFKC, no control characters, single spaces, trimmed lines, at most one blank line."""
+    text = text.encode("utf-8", "replace").decode("utf-8")  # lone surrogates (from JSON "\ud800") -> "?"
     text = unicodedata.normalize("NFKC", text)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = _CONTROL.sub("", text)
