@@ -45,9 +45,16 @@ def _free_port() -> int:
 def _index(path: str | None) -> Path:
     if path:
         return Path(path)
-    from qa.evaluation import cached_index  # the eval harness's own cache of the corpus index
+    from qa.config import ChunkingConfig
+    from qa.embeddings import MODEL_NAME
+    from qa.engine import QA
+    from qa.evaluation import corpus_index_dir
 
-    return Path(cached_index(str(NEWS / "corpus.jsonl")))
+    cache = corpus_index_dir(NEWS / "corpus.jsonl", ROOT / ".cache" / "eval-index", ChunkingConfig(), MODEL_NAME)
+    if not (cache / "index.sqlite").exists():  # the eval harness's cache; built once
+        print(f"indexing news-dev into {cache} (once) …", file=sys.stderr)
+        QA(index_dir=cache).ingest([NEWS / "corpus.jsonl"])
+    return cache
 
 
 def _bulletins(n: int, folder: Path) -> Path:
@@ -65,17 +72,18 @@ def _bulletins(n: int, folder: Path) -> Path:
     return folder / "bulletins.jsonl"
 
 
-def _resolves(final) -> str | None:
-    """None if every citation in the copy text is the marked span of its source card."""
+def _resolves(final) -> tuple[str | None, int]:
+    """(None if every citation in the copy text is the marked span of its source card, citations checked)."""
     _, _, sources_html, copy, _ = final
     if "<b>Error:</b>" in json.dumps(final[0]):
-        return "error message in the answer"
-    for m in re.finditer(r'^\[(\d+)\] .*? — "(.*)"$', copy or "", re.M):
+        return "error message in the answer", 0
+    found = list(re.finditer(r'^\[(\d+)\] .*? — "(.*)"$', copy or "", re.M))
+    for m in found:
         quote = html.escape(m.group(2))
         card = re.search(rf"id='source-\d+-{m.group(1)}'.*?</details></div>", sources_html or "", re.S)
         if not card or f"<mark>{quote}</mark>" not in card.group(0):
-            return f"citation [{m.group(1)}] does not resolve in its sources panel"
-    return None
+            return f"citation [{m.group(1)}] does not resolve in its sources panel", len(found)
+    return None, len(found)
 
 
 def main() -> int:
@@ -116,6 +124,7 @@ def main() -> int:
         lock = threading.Lock()
         stop = time.time() + a.seconds
         library: dict = {}
+        checked = [0]  # citations checked against their sources panel
 
         def chat(n: int) -> None:
             rng = random.Random(n)
@@ -126,10 +135,11 @@ def main() -> int:
                 try:
                     final = client.predict(message=q["question"], history=[], as_of="", date_from="", date_to="",
                                            sources=[], k=8, mode="extractive", api_name="/ask")
-                    problem = _resolves(final)
+                    problem, n_cited = _resolves(final)
                 except Exception as e:  # noqa: BLE001 - counted
-                    problem = f"{type(e).__name__}: {e}"
+                    problem, n_cited = f"{type(e).__name__}: {e}", 0
                 with lock:
+                    checked[0] += n_cited
                     if problem:
                         errors.append(f"client {n}: {q['question'][:60]}: {problem}")
                     else:
@@ -167,14 +177,16 @@ def main() -> int:
         out = {"clients": a.clients, "seconds": round(wall, 1), "answers": len(lat), "errors": len(errors),
                "p50_ms": round(float(np.percentile(ms, 50)), 1) if len(ms) else None,
                "p95_ms": round(float(np.percentile(ms, 95)), 1) if len(ms) else None,
-               "answers_per_s": round(len(lat) / wall, 2), **library, "first_errors": errors[:10]}
+               "answers_per_s": round(len(lat) / wall, 2),
+               "citations_resolved": checked[0], **library, "first_errors": errors[:10]}
     finally:
         shutil.rmtree(work, ignore_errors=True)
     if a.json:
         print(json.dumps(out, indent=2))
     else:
         print(f"{out['clients']} clients, {out['seconds']} s: {out['answers']} answers, {out['errors']} errors; "
-              f"latency p50 {out['p50_ms']} ms, p95 {out['p95_ms']} ms; {out['answers_per_s']} answers/s")
+              f"latency p50 {out['p50_ms']} ms, p95 {out['p95_ms']} ms; {out['answers_per_s']} answers/s; "
+              f"{out['citations_resolved']} citations resolved in their answers' sources")
         print(f"upload of 400 articles: {library.get('upload_s', 0):.1f} s ({library.get('upload', '')}); "
               f"delete of 55: {library.get('delete_s', 0):.1f} s")
         for e in errors[:10]:
