@@ -1,6 +1,7 @@
 """Serving safely: no password beyond loopback is refused (or read-only with --insecure), logins
 never come from argv, error messages carry no server paths, and the app makes no outbound
 connection while it starts, answers and uploads (a socket guard in this process)."""
+import json
 import os
 import socket
 import subprocess
@@ -160,3 +161,33 @@ def test_insecure_serving_is_read_only_and_a_login_opens_it(tmp_path):
         finally:
             proc.terminate()
             proc.wait(timeout=20)
+
+
+def test_an_unexpected_error_is_logged_not_shown(tmp_path, minilm, caplog):
+    """A failure inside answering: the page gets a short message without server paths; the
+    traceback goes to the server log."""
+    import logging
+
+    from gradio_client import Client
+
+    from app import build_app
+
+    demo, engine = build_app(str(tmp_path / "idx"), feedback_path=str(tmp_path / "fb.jsonl"))
+
+    def broken(*a, **kw):
+        raise RuntimeError("/srv/secret/index_store/segments/seg-000001.faiss: boom")
+        yield  # a generator, like the real one
+
+    engine.ask_stream = broken
+    demo.queue().launch(server_name="127.0.0.1", prevent_thread_lock=True, quiet=True)
+    try:
+        with caplog.at_level(logging.ERROR, logger="newsqa.app"):
+            final = Client(demo.local_url, verbose=False).predict(
+                message="Who will mediate the Astana talks?", history=[], as_of="", date_from="", date_to="",
+                sources=[], k=8, mode="extractive", api_name="/ask")
+    finally:
+        demo.close()
+    shown = json.dumps(final[0])
+    assert "something went wrong (RuntimeError)" in shown and "/srv/secret" not in shown and "Traceback" not in shown
+    logged = [r for r in caplog.records if r.name == "newsqa.app"]
+    assert logged and logged[0].exc_info and "/srv/secret" in str(logged[0].exc_info[1])
