@@ -90,14 +90,16 @@ def test_500_hostile_files_through_qa_ingest(tmp_path):
 @pytest.mark.slow
 def test_hostile_uploads_through_the_app(tmp_path, minilm):
     """The same kind of files through the app's upload API (regular files only: an upload is a
-    copy), 20 per request: every file named in the reply, no traceback, no server path."""
+    copy), 20 per request: every file named in the reply, no traceback, no server path.
+    ``QA_FUZZ_APP_FILES`` sets how many files are generated (default 200)."""
     from gradio_client import Client, handle_file
 
     from app import build_app
     from qa.engine import QA
     from qa.loaders import make_article
 
-    files = [f for f in generate(tmp_path / "in", 200, seed=1, long_lines=0) if f.is_file() and not f.is_symlink()]
+    n = int(os.environ.get("QA_FUZZ_APP_FILES", "200"))  # 500 for the full run (README)
+    files = [f for f in generate(tmp_path / "in", n, seed=1, long_lines=0) if f.is_file() and not f.is_symlink()]
     idx = tmp_path / "idx"
     engine = QA(index_dir=idx, embedder=minilm)
     engine.ingest(articles=[make_article(r, "base", r["id"]) for r in BASE])
