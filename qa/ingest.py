@@ -10,14 +10,14 @@ from __future__ import annotations
 import itertools
 import os
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .chunking import chunk_article, embedded_text, embedding_title
 from .config import ChunkingConfig
 from .embeddings import Embedder
 from .errors import InputError, QAError
-from .loaders import expand_paths, iter_file
+from .loaders import content_hash, expand_paths, iter_file
 from .store import RowStore, writer
 from .types import Article
 
@@ -148,7 +148,8 @@ def ingest(paths: Iterable[str | Path], index_dir: str | Path, embedder: Embedde
            articles: list[Article] | None = None) -> IngestReport:
     """Add or update the articles of ``paths`` (and/or ready ``articles``) in the index."""
     report = IngestReport()
-    stream = itertools.chain(iter_articles(paths, report, progress), articles or [])
+    given = (a if a.content_hash else replace(a, content_hash=content_hash(a.text)) for a in articles or [])
+    stream = itertools.chain(iter_articles(paths, report, progress), given)  # (an Article built by hand has no hash)
     first = next(stream, None)
     if first is None:
         return report

@@ -156,3 +156,17 @@ def test_cli_errors_are_messages_not_tracebacks(tmp_path, capsys, monkeypatch, a
     assert "OSError: No space left on device (/data/idx/index.sqlite)" in err and "Traceback" not in err
     with pytest.raises(OSError):
         cli.main(["--debug", "stats", "--index", idx])
+
+
+def test_articles_built_by_hand_are_not_taken_for_duplicates(tmp_path, fake_embedder):
+    """Article objects passed to ``ingest`` without a content hash (the dataclass default) each go in;
+    a real duplicate (same text) is still one."""
+    from qa.engine import QA
+    from qa.types import Article
+
+    e = QA(index_dir=tmp_path / "idx", embedder=fake_embedder)
+    report = e.ingest(articles=[Article(id="a", text="The ferry restarted on Friday."),
+                                Article(id="b", text="A storm closed the harbour."),
+                                Article(id="c", text="The ferry restarted on Friday.")])
+    assert sorted(report.added) == ["a", "b"] and [d for _, d in report.duplicates] == ["a"]
+    assert sorted(a.id for a in e.articles()) == ["a", "b"]
