@@ -32,6 +32,8 @@
 from __future__ import annotations
 
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -137,13 +139,43 @@ def needs_several(question: str) -> bool:
     return bool(_MULTI.search(question))
 
 
+class SentenceVectors:
+    """The vectors of sentences embedded for earlier questions, by text (least recently used out
+    first): questions about the same story meet the same sentences, and embedding them is most
+    of an extractive answer's time. Thread-safe; ``size`` vectors at most."""
+
+    def __init__(self, size: int = 50_000):
+        self.size = size
+        self._vecs: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    def encode(self, embedder: Embedder, texts: list[str]) -> np.ndarray:
+        with self._lock:
+            found = [self._vecs.get(t) for t in texts]
+            for t, v in zip(texts, found):
+                if v is not None:
+                    self._vecs.move_to_end(t)
+        todo = list(dict.fromkeys(t for t, v in zip(texts, found) if v is None))
+        fresh = dict(zip(todo, embedder.encode(todo))) if todo else {}
+        with self._lock:
+            self.hits += len(texts) - len(todo)
+            self.misses += len(todo)
+            for t, v in fresh.items():
+                self._vecs[t] = v
+            while len(self._vecs) > self.size:
+                self._vecs.popitem(last=False)
+        return np.stack([v if v is not None else fresh[t] for t, v in zip(texts, found)])
+
+
 class ExtractiveAnswerer:
     def __init__(self, embedder: Embedder, article_text: Callable[[str], str], config: AnswerConfig | None = None,
-                 term_weight: Callable[[str], float] | None = None):
+                 term_weight: Callable[[str], float] | None = None, cache: SentenceVectors | None = None):
         self.embedder = embedder
         self.term_weight = term_weight or (lambda t: 1.0)
         self.article_text = article_text
         self.config = config or AnswerConfig()
+        self.cache = cache
 
     def candidates(self, passages: list[Passage]) -> list[Candidate]:
         """Sentences of the top passages (each article sentence once), with the sentence before it."""
@@ -258,7 +290,8 @@ class ExtractiveAnswerer:
         if not cands:
             return
         with_ctx = [i for i, c in enumerate(cands) if c.context]
-        vecs = self.embedder.encode([c.text for c in cands] + [f"{cands[i].context} {cands[i].text}" for i in with_ctx])
+        texts = [c.text for c in cands] + [f"{cands[i].context} {cands[i].text}" for i in with_ctx]
+        vecs = self.cache.encode(self.embedder, texts) if self.cache is not None else self.embedder.encode(texts)
         sims = vecs[: len(cands)] @ qvec
         # a sentence read with the one before it may match better ("The talks ... They will be ...")
         for j, i in enumerate(with_ctx):

@@ -21,7 +21,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from . import conversation
-from .answer import ABSTAIN_TEXT, EMPTY_TEXT, ExtractiveAnswerer
+from .answer import ABSTAIN_TEXT, EMPTY_TEXT, ExtractiveAnswerer, SentenceVectors
 from .config import AnswerConfig, ChunkingConfig, RetrievalConfig, default_index_dir
 from .embeddings import Embedder, default_embedder
 from .errors import QAError
@@ -67,6 +67,8 @@ class QA:
         self.chunking = chunking or ChunkingConfig()
         self.generation = generation or GenerationConfig()
         self.scorer = SupportScorer()
+        # sentences embedded for earlier questions (a text's vector does not depend on the index)
+        self.sentence_vectors = SentenceVectors(int(os.environ.get("QA_SENTENCE_CACHE", "50000")))
         self._lock = threading.RLock()
         self._generation: str | None = "unloaded"
         self._snapshot: tuple[RowStore, Retriever]
@@ -170,7 +172,7 @@ class QA:
         # 2. extract: the answer in extractive mode, and the retrieval gate of generated modes
         t = time.perf_counter()
         answerer = ExtractiveAnswerer(self.embedder, lambda d: store.articles[d].text, self.answer_config,
-                                      term_weight=retriever.idf)
+                                      term_weight=retriever.idf, cache=self.sentence_vectors)
         # a follow-up is matched with its context, but its own words decide which sentence answers it
         answer = answerer.answer(query, qvec, passages, as_of=filters.as_of, asked=question)
         answer.question = question

@@ -1,4 +1,5 @@
 """The extractive answerer: one article, the right sentence, neighbours only when needed."""
+import numpy as np
 from conftest import write_jsonl
 from qa.answer import depends_on_previous, freshness, needs_several
 from qa.engine import QA
@@ -103,3 +104,28 @@ def test_off_topic_question_abstains(tmp_path, fake_embedder):
     e = _engine(tmp_path, fake_embedder)
     a = e.ask("What is the recipe for sourdough bread?")
     assert a.abstained and a.citations == []
+
+
+def test_sentence_vectors_are_reused_and_bounded(fake_embedder):
+    from qa.answer import SentenceVectors
+
+    cache = SentenceVectors(size=3)
+    texts = ["The ferry restarted.", "A storm closed the harbour.", "The ferry restarted."]
+    got = cache.encode(fake_embedder, texts)
+    assert np.allclose(got, fake_embedder.encode(texts)) and (cache.hits, cache.misses) == (1, 2)
+    cache.encode(fake_embedder, ["Talks in Astana.", "Talks resumed.", "The ferry restarted."])
+    assert (cache.hits, cache.misses) == (2, 4) and len(cache._vecs) == 3  # the oldest went out
+    assert "A storm closed the harbour." not in cache._vecs
+
+
+def test_a_repeated_question_reuses_sentence_vectors_with_the_same_answer(tmp_path, fake_embedder, articles_jsonl):
+    from qa.engine import QA
+
+    e = QA(index_dir=tmp_path / "idx", embedder=fake_embedder)
+    e.ingest([articles_jsonl])
+    first = e.ask("Who will mediate the talks on Syria?")
+    misses = e.sentence_vectors.misses
+    again = e.ask("Who will mediate the talks on Syria?")
+    assert e.sentence_vectors.misses == misses and e.sentence_vectors.hits > 0
+    assert (again.text, again.confidence, [c.quote for c in again.citations]) == \
+        (first.text, first.confidence, [c.quote for c in first.citations])
