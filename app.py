@@ -198,7 +198,6 @@ def build_app(index_dir: str | None = None, feedback_path: str | None = None, up
 
     from qa.config import default_index_dir
     from qa.engine import QA
-    from qa.errors import QAError
 
     from qa.llm import available_modes
 

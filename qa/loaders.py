@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import InputError
-from .text import normalize_text
+from .text import normalize_text, valid_utf8
 from .types import Article
 
 TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
@@ -80,11 +80,6 @@ def normalize_date(value: Any) -> str:
 MAX_ID_CHARS = 512
 
 
-def _valid_utf8(s: str) -> str:
-    """Lone surrogates (``"\\ud800"`` in JSON) cannot be stored or encoded: each becomes "?"."""
-    return s.encode("utf-8", "replace").decode("utf-8") if any("\ud800" <= ch <= "\udfff" for ch in s) else s
-
-
 def make_article(record: dict[str, Any], origin: str, fallback_id: str) -> Article:
     """Build an Article from a record with any of the accepted field names."""
     lower = {str(k).strip().lower(): v for k, v in record.items()}
@@ -103,14 +98,14 @@ def make_article(record: dict[str, Any], origin: str, fallback_id: str) -> Artic
     if not text:
         raise ValueError("no readable text (only control characters or spaces)")
     title = normalize_text(str(pick("title") or ""))
-    url = _valid_utf8(str(pick("url") or "").strip())
-    source = _valid_utf8(str(pick("source") or "").strip())
+    url = valid_utf8(str(pick("url") or "").strip())
+    source = valid_utf8(str(pick("source") or "").strip())
     if not source and url:
         m = re.match(r"^[a-z]+://(?:www\.)?([^/]+)", url, re.I)
         source = m.group(1).lower() if m else ""
     given = pick("id")
     if given is not None:
-        doc_id = _valid_utf8(re.sub(r"\s+", "_", str(given).strip()))
+        doc_id = valid_utf8(re.sub(r"\s+", "_", str(given).strip()))
         if len(doc_id) > MAX_ID_CHARS:
             raise ValueError(f"article id is {len(doc_id):,} characters long (at most {MAX_ID_CHARS})")
     elif url:

@@ -28,9 +28,14 @@ _BOUNDARY = re.compile(r"[.!?]+[\"'\u201d\u2019)\]]*(?=\s+[\"'\u201c\u2018(\[]?[
 _WORD = re.compile(r"\w+(?:[-'\u2019.]\w+)*", re.UNICODE)
 
 
+def valid_utf8(s: str) -> str:
+    """Lone surrogates (``"\\ud800"`` in JSON) cannot be stored or encoded: each becomes "?"."""
+    return s.encode("utf-8", "replace").decode("utf-8") if any("\ud800" <= ch <= "\udfff" for ch in s) else s
+
+
 def normalize_text(text: str) -> str:
     """Unicode NFKC, no control characters, single spaces, trimmed lines, at most one blank line."""
-    text = text.encode("utf-8", "replace").decode("utf-8")  # lone surrogates (from JSON "\ud800") -> "?"
+    text = valid_utf8(text)
     text = unicodedata.normalize("NFKC", text)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = _CONTROL.sub("", text)

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import ROOT
-from crash_harness import CHILD
+from crash_harness import CHILD, open_index
 from fuzz_files import generate
 
 PER_FILE_SECONDS = 60  # a hang detector, far above the slowest file (about 11 s: a 10 MB run-on line)
@@ -26,14 +26,7 @@ BASE = [{"id": f"base-{i}", "title": f"Base {i}", "source": "base.example", "pub
 
 
 def _fingerprint(idx: Path) -> dict:
-    sys.path.insert(0, str(ROOT / "tests"))
-    from fakes import HashEmbedder
-
-    from qa.config import ChunkingConfig
-    from qa.store import open_store
-
-    emb = HashEmbedder()
-    store = open_store(idx, emb.name, emb.dim, ChunkingConfig())
+    store = open_index(idx)
     counts = store.chunk_counts()
     out = {}
     for a in store.articles.values():
