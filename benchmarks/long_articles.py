@@ -33,6 +33,21 @@ def _measure(engine, questions: list[dict], warmup: int = 5) -> dict:
             for k, v in stages.items() if k != "first_token"} | {"questions": len(questions) - warmup}
 
 
+def long_engine(**kwargs):
+    """A warm engine over the five long texts (indexed into .cache/long-articles/ the first time)."""
+    from qa.engine import QA
+    from qa.types import Article
+
+    engine = QA(index_dir=ROOT / ".cache" / "long-articles", **kwargs)
+    if not len(engine.store):
+        arts = [Article(id=p.stem, title=p.stem.replace("_", " "), text=p.read_text(encoding="utf-8"))
+                for p in sorted((DATA / "chunking-eval" / "corpora").glob("*.md"))]
+        t = time.perf_counter()
+        engine.ingest(articles=arts)
+        print(f"indexed {len(arts)} long texts in {time.perf_counter() - t:.0f} s", file=sys.stderr)
+    return engine
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--questions", type=int, default=200)
@@ -42,19 +57,11 @@ def main() -> int:
     if not corpora.exists():
         print(f"{corpora} is absent", file=sys.stderr)
         return 0
-    from qa.engine import QA
-    from qa.types import Article
-
-    index = ROOT / ".cache" / "long-articles"
-    engine = QA(index_dir=index)
-    if not len(engine.store):
-        arts = [Article(id=p.stem, title=p.stem.replace("_", " "), text=p.read_text(encoding="utf-8"))
-                for p in sorted(corpora.glob("*.md"))]
-        t = time.perf_counter()
-        engine.ingest(articles=arts)
-        print(f"indexed {len(arts)} long texts in {time.perf_counter() - t:.0f} s", file=sys.stderr)
+    engine = long_engine()
     qs = [json.loads(x) for x in (DATA / "chunking-eval" / "questions.jsonl").read_text().splitlines() if x.strip()]
     out = {"long": _measure(engine, qs[: a.questions]), "chunks": len(engine.store.chunks)}
+    from qa.engine import QA
+
     news = sorted((ROOT / ".cache" / "eval-index").glob("corpus-*/index.sqlite"))
     if news and (DATA / "news-dev" / "questions.jsonl").exists():
         nq = [json.loads(x) for x in (DATA / "news-dev" / "questions.jsonl").read_text().splitlines()[: a.questions]]

@@ -61,7 +61,10 @@ class AnswerConfig:
     abstain_threshold_dated: float = 0.185  # the same for questions with as_of
     lead_pair_words: int = 45  # a lead paragraph's two likeliest sentences are cited together up to this length
     relative_margin: float = 0.85  # extra sentences (several-part questions) score within this ratio of the best
-    context_penalty: float = 0.03  # cost of reading a sentence together with the one before it
+    context_penalty: float = 0.08  # cost of reading a sentence together with the one before it (pair_vectors)
+    # "sum": a sentence read with the one before it is the normalised sum of their vectors (each
+    # sentence embedded once); "embed": the pair embedded as one text (exact, about 1.8x the tokens)
+    pair_vectors: str = "sum"
     lazy_embedding: bool = True  # embed only the sentences that can change the answer (answer.score)
     focus_weight: float = 2.0  # extra weight of the question's focus word (see answer.focus_term)
 
