@@ -164,21 +164,31 @@ class LexicalSegment:
         if not self.n or not weights:
             return []
         acc = np.zeros(self.n, dtype=np.float32)
+        touched = []
         for term, w in weights.items():
             i = int(np.searchsorted(self.vocab, term))
             if i >= len(self.vocab) or self.vocab[i] != term:
                 continue
             a, b = int(self.indptr[i]), int(self.indptr[i + 1])
-            rows = self.rows[a:b]
+            rows = np.asarray(self.rows[a:b])
             if avg_len:
                 tf = self.tf[a:b].astype(np.float32)
                 acc[rows] += w * tf / (tf + K1 * (1 - B + B * self.lengths[rows] / avg_len))
             else:
                 acc[rows] += w * self.tfc[a:b]
+            touched.append(rows)
+        if not touched:
+            return []
+        # the top n among the positions the postings touched (not a scan of every position): each
+        # appears once per term at most, so the top n x terms of that list hold the top n positions
+        cand = np.concatenate(touched)
+        vals = acc[cand]
         if allowed is not None:
-            acc[~allowed] = 0.0
-        hit = np.flatnonzero(acc)
-        if len(hit) > n:
-            hit = hit[np.argpartition(-acc[hit], n - 1)[:n]]
-        hit = hit[np.argsort(-acc[hit], kind="stable")]
+            vals[~allowed[cand]] = 0.0
+        m = n * len(touched)
+        if len(cand) > m:
+            top = np.argpartition(-vals, m - 1)[:m]
+            cand, vals = cand[top], vals[top]
+        cand = np.unique(cand[vals > 0])
+        hit = cand[np.argsort(-acc[cand], kind="stable")][:n]
         return [(int(p), float(acc[p])) for p in hit]

@@ -77,3 +77,29 @@ def test_a_query_over_a_huge_index_leaves_out_its_most_common_terms(monkeypatch)
     monkeypatch.setattr(store, "LEXICAL_POSTINGS", 10)
     assert store._affordable(list(df), df) == ["astana"]  # the rarest always stays
     assert store._affordable(["unknown"], df) == []
+
+
+def test_top_n_equals_a_full_scan_on_a_larger_random_segment():
+    """scores() picks the top n among the positions the postings touched; it must equal scoring
+    every position and sorting (ties by position), with and without a mask, for small n."""
+    rng = np.random.default_rng(5)
+    vocab = [f"w{i}" for i in range(300)]
+    bodies = [list(rng.choice(vocab, size=int(rng.integers(3, 40)), p=None)) for _ in range(2000)]
+    seg = LexicalSegment.build(bodies)
+    avg = float(np.mean([len(b) for b in bodies]))
+    for trial in range(30):
+        terms = list(dict.fromkeys(rng.choice(vocab, size=int(rng.integers(1, 7)))))
+        w = {t: idf(len(bodies), sum(t in set(b) for b in bodies)) for t in terms}
+        allowed = rng.random(len(bodies)) < 0.3 if trial % 2 else None
+        full = np.zeros(len(bodies))
+        for p, b in enumerate(bodies):
+            for t in set(b) & set(terms):
+                tf = b.count(t)
+                full[p] += w[t] * tf / (tf + 1.5 * (1 - 0.75 + 0.75 * len(b) / avg))
+        if allowed is not None:
+            full[~allowed] = 0
+        order = [int(p) for p in np.argsort(-full, kind="stable") if full[p] > 0]
+        for n in (1, 5, 60):
+            got = seg.scores(w, allowed, n, avg)
+            assert len(got) == len(order[:n])  # ties may come in another order: compare the scores
+            assert np.allclose([s for _, s in got], full[order[:n]], atol=1e-4)
