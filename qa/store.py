@@ -324,6 +324,7 @@ class RowStore:
         self.chunks = _Chunks(self)
         self._dirty = False
         self._start_generation = manifest.generation
+        self._term_deltas: dict[str, int] = {}  # document-frequency changes, written at the commit
 
     _has_db = True
 
@@ -399,13 +400,21 @@ class RowStore:
         return dict(self._db().execute(f"SELECT term, df FROM terms WHERE term IN ({marks})", terms).fetchall())
 
     def _count_terms(self, bodies: list[list[str]], sign: int) -> None:
-        counts: dict[str, int] = {}
+        """Document frequencies change with each article; they are summed here and written once,
+        in the commit's transaction (``_write_term_deltas``): one row per distinct term of the
+        batch instead of one per term per article (a third of PostgreSQL's write time before)."""
+        deltas = self._term_deltas
         for b in bodies:
             for t in set(b):
-                counts[t] = counts.get(t, 0) + 1
-        self._db().executemany(
-            "INSERT INTO terms(term, df) VALUES (?, ?) ON CONFLICT(term) DO UPDATE SET df = terms.df + excluded.df",
-            [(t, sign * n) for t, n in counts.items()])
+                deltas[t] = deltas.get(t, 0) + sign
+
+    def _write_term_deltas(self) -> None:
+        rows = [(t, n) for t, n in self._term_deltas.items() if n]
+        self._term_deltas = {}
+        if rows:
+            self._db().executemany(
+                "INSERT INTO terms(term, df) VALUES (?, ?) ON CONFLICT(term) DO UPDATE SET df = terms.df + excluded.df",
+                rows)
 
     def allocate_chunk_ids(self, n: int) -> int:
         first = self.manifest.next_chunk_id
@@ -461,6 +470,7 @@ class RowStore:
     def _finish(self, g: int) -> None:
         """Write the manifest of generation ``g`` and commit: it is live."""
         db = self._db()
+        self._write_term_deltas()
         self.manifest.generation = g
         self.manifest.updated = time.strftime("%Y-%m-%dT%H:%M:%S%z")
         db.execute("INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",

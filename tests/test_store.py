@@ -362,3 +362,33 @@ def test_vectors_that_do_not_cluster_stay_exact(monkeypatch):
     vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
     kind, index, nprobe, recall = store_mod._build_index(vecs, np.arange(4000, dtype=np.int64))
     assert kind == "flat" and nprobe == 0 and index.ntotal == 4000
+
+
+@pytest.mark.parametrize("commit_chunks", ["1", "4096"])
+def test_document_frequencies_match_the_live_chunks_after_adds_updates_and_deletes(
+        tmp_path, index_location, fake_embedder, monkeypatch, commit_chunks):
+    """The BM25 document frequencies are summed per batch and written in the commit's transaction:
+    after adding, updating (same commit: remove + add) and deleting, every term's stored frequency
+    equals a count over the live chunks' texts, on both stores and with one commit per article."""
+    from qa.lexical import lexical_terms
+
+    monkeypatch.setenv("QA_COMMIT_CHUNKS", commit_chunks)
+    e = _engine(index_location, fake_embedder)
+    recs = [{"id": f"n{i}", "title": f"Story {i % 3}", "text": f"Talks on topic {i % 4} resumed in Astana. "
+             f"Delegates from {i} countries came to the talks."} for i in range(8)]
+    e.ingest([write_jsonl(tmp_path / "a.jsonl", recs)])
+    recs[2]["text"] = "The harbour closed after a storm. Ferries stopped for two days."
+    recs.append({"id": "late", "title": "Late", "text": "A ferry strike ended in Astana after talks."})
+    e.ingest([write_jsonl(tmp_path / "b.jsonl", recs)])
+    e.delete(["n5", "n6"])
+    store = e.store
+    counted: dict[str, int] = {}
+    for doc in store.articles:
+        art = store.articles[doc]
+        for cid in store.chunk_ids(doc):
+            c = store.chunks[cid]
+            for t in set(lexical_terms([f"{art.title}\n{art.text[c.start:c.end]}"])[0]):
+                counted[t] = counted.get(t, 0) + 1
+    stored = store.doc_freqs(sorted(counted) + ["harbour", "delegates", "nothing"])
+    assert {t: n for t, n in stored.items() if n} == counted
+    assert stored.get("nothing", 0) == 0 and counted.get("harbour") == 1
