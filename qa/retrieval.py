@@ -116,9 +116,9 @@ class Retriever:
         else:
             scored, relevance = self._linear(dense_hits, lex_hits, mode, f.as_of, query_vec, temporal_cue(query))
         passages = self._collapse(scored, lex_s, k, relevance)
-        if query_vec is not None:  # cosine for every kept passage, also those found only lexically
-            for p in passages:
-                p.dense = float(np.dot(query_vec, self.store.vector(p.chunk.id)))
+        if query_vec is not None and passages:  # cosine for every kept passage, also those found only lexically
+            for p, d in zip(passages, (self.store.vectors([p.chunk.id for p in passages]) @ query_vec).tolist()):
+                p.dense = float(d)
         return passages
 
     def _rrf(self, dense_hits, lex_hits, mode: str, as_of: str | None) -> tuple[list[tuple[float, int]], dict]:
@@ -145,10 +145,11 @@ class Retriever:
         dw = cfg.dense_weight if mode != "lexical" else 0.0
         lw = cfg.lexical_weight if mode != "dense" else 0.0
         relevance = {}
+        lexical_only = [cid for cid in lex_s if cid not in dense_s] if dw and query_vec is not None else []
+        if lexical_only:  # their cosine too, read in one call
+            dense_s.update(zip(lexical_only, (self.store.vectors(lexical_only) @ query_vec).tolist()))
         for cid in dense_s.keys() | lex_s.keys():
             d = dense_s.get(cid)
-            if d is None and dw and query_vec is not None:
-                d = float(np.dot(query_vec, self.store.vector(cid)))
             relevance[cid] = (dw * max(0.0, d or 0.0) + lw * lex_s.get(cid, 0.0) / top_lex) / (dw + lw)
         if not as_of:
             return sorted(((min(1.0, r), cid) for cid, r in relevance.items()), reverse=True), relevance

@@ -652,6 +652,12 @@ class IndexStore(RowStore):
         seg = self.segments[self.segment_of[cid]]
         return seg.index.reconstruct(int(cid))
 
+    def vectors(self, cids: list[int]) -> np.ndarray:
+        """The vectors of ``cids``, in that order (one call, so that a database store needs one query)."""
+        if not cids:
+            return np.zeros((0, self.manifest.dim), np.float32)
+        return np.stack([self.vector(c) for c in cids])
+
     def vector_matrix(self) -> tuple[np.ndarray, np.ndarray]:
         """All live (chunk ids, vectors), for building other views of the index."""
         ids, vecs = [], []

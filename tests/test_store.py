@@ -392,3 +392,15 @@ def test_document_frequencies_match_the_live_chunks_after_adds_updates_and_delet
     stored = store.doc_freqs(sorted(counted) + ["harbour", "delegates", "nothing"])
     assert {t: n for t, n in stored.items() if n} == counted
     assert stored.get("nothing", 0) == 0 and counted.get("harbour") == 1
+
+
+def test_vectors_of_many_chunks_in_one_call_match_one_by_one(index_location, fake_embedder, articles_jsonl):
+    """``store.vectors(ids)`` (one query on PostgreSQL, used by retrieval for lexical-only hits and
+    the passages' cosines) returns the same vectors as ``vector(id)``, in the order asked."""
+    e = _engine(index_location, fake_embedder)
+    e.ingest([articles_jsonl])
+    ids = sorted(e.store.chunks)[::-1]
+    many = e.store.vectors(ids)
+    assert many.shape == (len(ids), fake_embedder.dim)
+    assert np.allclose(many, np.stack([e.store.vector(i) for i in ids]), atol=1e-6)
+    assert e.store.vectors([]).shape == (0, fake_embedder.dim)
