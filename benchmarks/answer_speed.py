@@ -78,8 +78,8 @@ def main() -> int:
         out["long"] = race(engines(long_engine), qs[: a.questions])
     if a.json:
         print(json.dumps(out, indent=2))
-    for corpus, r in out.items():
-        if not a.json:
+    else:
+        for corpus, r in out.items():
             print(f"{corpus} ({r['questions']} questions): " + " · ".join(
                 f"{k} p50 {r[k]['p50_ms']} ms (x{r[k]['p50_vs_plain']}) p95 {r[k]['p95_ms']} ms, "
                 f"{r[k]['texts_differ']} texts / {r[k]['abstentions_differ']} abstentions differ" for k in VARIANTS))

@@ -257,7 +257,7 @@ def run_size(n_chunks: int, keep: Path | None, database: str | None = None) -> d
         location = (keep or tmp) / f"index-{n_chunks}"
     try:
         row = {"chunks": n_chunks, "store": "postgresql" if database else "embedded"}
-        if manifest_of(location) is None or not _has_rows(location):
+        if not _has_rows(location):
             row.update(build(location, n_chunks, emb))
         row["ingest_one_s"] = round(ingest_one(location, emb, tmp), 3)
         out = subprocess.run([sys.executable, __file__, "--probe", str(location)], capture_output=True, text=True)

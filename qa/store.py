@@ -387,6 +387,13 @@ class RowStore:
         return {(s or "(none)"): n for s, n in self._db().execute(
             f"SELECT a.source, count(*) FROM articles a WHERE {_visible('a', self.generation)} GROUP BY a.source")}
 
+    def vectors(self, cids: list[int]) -> np.ndarray:
+        """The vectors of ``cids``, in that order: ``vector`` for each; a database store overrides
+        it with one query."""
+        if not cids:
+            return np.zeros((0, self.manifest.dim), np.float32)
+        return np.stack([self.vector(c) for c in cids])
+
     # ---- changing (only inside ``writer``) ---------------------------------------------------
     def doc_freq(self, term: str) -> int:
         """Chunks containing the term (live ones; kept in the ``terms`` table by every write)."""
@@ -651,12 +658,6 @@ class IndexStore(RowStore):
     def vector(self, cid: int) -> np.ndarray:
         seg = self.segments[self.segment_of[cid]]
         return seg.index.reconstruct(int(cid))
-
-    def vectors(self, cids: list[int]) -> np.ndarray:
-        """The vectors of ``cids``, in that order (one call, so that a database store needs one query)."""
-        if not cids:
-            return np.zeros((0, self.manifest.dim), np.float32)
-        return np.stack([self.vector(c) for c in cids])
 
     def vector_matrix(self) -> tuple[np.ndarray, np.ndarray]:
         """All live (chunk ids, vectors), for building other views of the index."""
