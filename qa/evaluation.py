@@ -102,10 +102,13 @@ def sample_questions(questions: list[Question], n: int, min_unanswerable: float 
 
 # ---- answer matching ---------------------------------------------------------------------
 def normalize_answer(s: str) -> str:
-    """Lower case, accents and punctuation removed, articles dropped, single spaces."""
+    """Lower case, accents and punctuation removed, articles dropped, single spaces.
+
+    Apostrophes become spaces like other punctuation, so a possessive keeps its word whole:
+    "Myanmar’s military" contains the gold "Myanmar", and "O'Brien" still matches "O’Brien".
+    """
     s = unicodedata.normalize("NFKD", s)
     s = "".join(ch for ch in s if not unicodedata.combining(ch)).lower()
-    s = re.sub(r"[\u2018\u2019']", "", s)
     s = re.sub(r"[^\w\s]", " ", s)
     s = re.sub(r"\b(a|an|the)\b", " ", s)
     return " ".join(s.split())

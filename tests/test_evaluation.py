@@ -39,6 +39,11 @@ def test_answer_matching_is_normalised_and_whole_word():
     assert contains_answer("The U.S. embassy", ["US"]) is False  # "u s" is not "us"
     assert not contains_answer("Iranian officials", ["Iran"])
     assert contains_answer("Talks with the Iran team", ["Iran"])
+    # a possessive contains its word (typographic or plain apostrophe), an apostrophe name still matches
+    assert contains_answer("Myanmar’s military committed genocide", ["Myanmar"])
+    assert contains_answer("New York City's mayor announced it", ["New York City"])
+    assert contains_answer("Conan O’Brien hosted", ["O'Brien"])
+    assert not contains_answer("Myanmarese officials", ["Myanmar"])
 
 
 def test_cited_sentences_parse_markers():
