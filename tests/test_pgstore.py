@@ -88,3 +88,48 @@ def test_qa_store_variable_selects_the_database(pg, fake_embedder, articles_json
     engine.ingest([articles_jsonl])
     stats = engine.stats()
     assert stats["articles"] == 3 and stats["index_dir"] == _safe(pg)
+
+
+@pytest.mark.parametrize("head", [1, 4])
+def test_lexical_search_matches_the_embedded_store_with_deletes_and_filters(tmp_path, pg, fake_embedder,
+                                                                            monkeypatch, head):
+    """PostgreSQL scores BM25 from the postings alone and checks only the best ``LEXICAL_HEAD * n`` against
+    visibility and filters, falling back to the joined aggregate when too few pass. With deleted chunks
+    among the best and a source filter, its top n are the embedded store's, scores included; an index
+    written before postings carried lex_len is migrated by its next writer."""
+    import qa.pgstore as pgstore
+
+    monkeypatch.setattr(pgstore, "LEXICAL_HEAD", head)
+    recs = [{"id": f"n{i}", "title": f"Storm {i}", "source": "north.example" if i % 2 else "south.example",
+             "published": f"2021-03-{i + 1:02d}", "text": " ".join(["Storm flooding closed the harbour."] * (1 + i % 4))
+             + f" Ferries from port {i} stopped" + " again" * i + "."} for i in range(12)]  # no two score alike
+    path = write_jsonl(tmp_path / "a.jsonl", recs)
+    engines = [QA(index_dir=tmp_path / "idx", embedder=fake_embedder), QA(index_dir=pg, embedder=fake_embedder)]
+    for e in engines:
+        e.ingest([path])
+        e.delete(["n0", "n3", "n4", "n7"])  # the highest term frequencies: dropped from the head
+    for query, filters in [("storm harbour flooding", Filters()), ("ferries port stopped", Filters()),
+                           ("storm harbour", Filters(sources=["north.example"])),
+                           ("storm", Filters(as_of="2021-03-06")), ("nothing matches", Filters())]:
+        for n in (1, 3, 20):
+            got = [e.retriever.lexical(query, n, e.store.prepare_filters(filters)) for e in engines]
+            docs = [[e.store.chunks[c].doc_id for c, _ in hits] for e, hits in zip(engines, got)]
+            assert docs[0] == docs[1], (query, n)
+            assert [round(s, 4) for _, s in got[0]] == [round(s, 4) for _, s in got[1]], (query, n)
+            assert not {"n0", "n3", "n4", "n7"} & set(docs[1])
+            assert len(docs[1]) == min(n, len(docs[1])) and (query == "nothing matches") == (not docs[1])
+    # an index from before: postings without lengths. Readers still answer (joined); the next writer migrates
+    pg_engine, expected = engines[1], engines[1].retriever.lexical("storm harbour flooding", 3)
+    db = pg_engine.store._db()
+    db.execute("ALTER TABLE postings DROP COLUMN lex_len")
+    db.execute("DELETE FROM meta WHERE key = 'postings_lex_len'")
+    pgstore._LENGTHS.clear()
+    assert pg_engine.retriever.lexical("storm harbour flooding", 3) == expected
+    late = write_jsonl(tmp_path / "b.jsonl", [{"id": "late", "text": "A calm day at sea."}])
+    for e in engines:
+        e.ingest([late])
+    assert db.execute("SELECT count(*) FROM postings WHERE lex_len IS NULL").fetchone()[0] == 0
+    got = [e.retriever.lexical("storm harbour flooding", 3) for e in engines]
+    assert pgstore._LENGTHS  # the scores below came from the postings alone
+    assert [[(e.store.chunks[c].doc_id, round(s, 4)) for c, s in hits] for e, hits in zip(engines, got)] == \
+        [[(engines[0].store.chunks[c].doc_id, round(s, 4)) for c, s in got[0]]] * 2
