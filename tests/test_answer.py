@@ -163,3 +163,23 @@ def test_pair_vector_by_sum_embeds_each_sentence_once_and_answers_the_same(tmp_p
 
 def _doc_of(engine, sentence: str) -> str:
     return next(a.id for a in engine.store.articles.values() if sentence in a.text)
+
+
+def test_the_answer_follows_the_top_passages_article_unless_another_is_clearly_likelier():
+    """``follow_evidence``: the top passage's article answers when its best sentence is within
+    ``other_article_margin`` of a likelier sentence elsewhere; a clearly likelier one still wins."""
+    from qa.answer import Candidate, ExtractiveAnswerer
+    from qa.config import AnswerConfig
+    from qa.types import Chunk, Passage
+
+    def cand(doc, rank, score):
+        p = Passage(chunk=Chunk(rank, doc, 0, 10, "x" * 10, 3), title="", source="", url="", published="",
+                    score=1.0 / rank, rank=rank)
+        return Candidate(p, 0, 10, "x" * 10, score=score)
+
+    a = ExtractiveAnswerer(None, lambda d: "", AnswerConfig(other_article_margin=0.2))
+    other, top, top2 = cand("syria", 2, 0.70), cand("haneda", 1, 0.55), cand("haneda", 1, 0.40)
+    assert [c.passage.doc_id for c in a.follow_evidence([other, top, top2])] == ["haneda", "syria", "haneda"]
+    clearly = cand("syria", 2, 0.80)
+    assert a.follow_evidence([clearly, top, top2])[0] is clearly
+    assert a.follow_evidence([top, other])[0] is top and a.follow_evidence([other]) == [other]
