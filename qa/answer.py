@@ -272,7 +272,7 @@ class ExtractiveAnswerer:
                 # the lowest logit that can still matter: the best itself, or the margin under it
                 floor = _logit(cfg.relative_margin * _sigmoid(best)) if several else best
                 # the top article's sentences matter down to other_article_margin under the best (see answer)
-                top_floor = min(floor, _logit(_sigmoid(best) - cfg.other_article_margin))
+                top_floor = min(floor, best - cfg.other_article_margin)
                 todo = [i for i in order if i not in done and base[i] + w_sim >
                         (top_floor if cands[i].passage.doc_id == top_doc else floor)][:8]
                 # a short lead paragraph's sentences are compared with each other (span)
@@ -359,17 +359,17 @@ class ExtractiveAnswerer:
 
     def follow_evidence(self, ranked: list[Candidate]) -> list[Candidate]:
         """The answer comes from the top passage's article: its likeliest sentence goes first unless
-        another article's sentence is likelier by ``other_article_margin`` or more (probability).
-        On news-dev this makes the first citation gold as often as the top passage is (0.867 -> 0.873
-        of answerable questions in eval/fit_answerer.py's data), the demo set and the long texts
-        unchanged."""
+        another article's sentence is clearly likelier -- log-odds higher by ``other_article_margin``
+        or more (a margin in probability would be too wide near 1: 0.87 against 0.75 is 2.3 times
+        the odds). On news-dev's candidates the best sentence's article is gold 0.872 of the time
+        instead of 0.867 (0.873 = the top passage's), the demo set and the long texts unchanged."""
         if not ranked:
             return ranked
         top_doc = min(ranked, key=lambda c: c.passage.rank).passage.doc_id
         if ranked[0].passage.doc_id == top_doc:
             return ranked
         own = next((c for c in ranked if c.passage.doc_id == top_doc), None)
-        if own is None or ranked[0].score >= own.score + self.config.other_article_margin:
+        if own is None or _logit(ranked[0].score) >= _logit(own.score) + self.config.other_article_margin:
             return ranked
         return [own] + [c for c in ranked if c is not own]
 

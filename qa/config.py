@@ -61,7 +61,8 @@ class AnswerConfig:
     abstain_threshold_dated: float = 0.185  # the same for questions with as_of
     lead_pair_words: int = 45  # a lead paragraph's two likeliest sentences are cited together up to this length
     relative_margin: float = 0.85  # extra sentences (several-part questions) score within this ratio of the best
-    other_article_margin: float = 0.2  # the answer leaves the top passage's article only for a sentence this much likelier
+    other_article_margin: float = 0.5  # the answer leaves the top passage's article only for a sentence whose
+    # log-odds are this much higher (odds 1.65x)
     context_penalty: float = 0.08  # cost of reading a sentence together with the one before it (pair_vectors)
     # "sum": a sentence read with the one before it is the normalised sum of their vectors (each
     # sentence embedded once); "embed": the pair embedded as one text (exact, about 1.8x the tokens)

@@ -166,8 +166,8 @@ def _doc_of(engine, sentence: str) -> str:
 
 
 def test_the_answer_follows_the_top_passages_article_unless_another_is_clearly_likelier():
-    """``follow_evidence``: the top passage's article answers when its best sentence is within
-    ``other_article_margin`` of a likelier sentence elsewhere; a clearly likelier one still wins."""
+    """``follow_evidence``: the top passage's article answers when its best sentence's log-odds are
+    within ``other_article_margin`` of a likelier sentence elsewhere; a clearly likelier one still wins."""
     from qa.answer import Candidate, ExtractiveAnswerer
     from qa.config import AnswerConfig
     from qa.types import Chunk, Passage
@@ -177,9 +177,11 @@ def test_the_answer_follows_the_top_passages_article_unless_another_is_clearly_l
                     score=1.0 / rank, rank=rank)
         return Candidate(p, 0, 10, "x" * 10, score=score)
 
-    a = ExtractiveAnswerer(None, lambda d: "", AnswerConfig(other_article_margin=0.2))
-    other, top, top2 = cand("syria", 2, 0.70), cand("haneda", 1, 0.55), cand("haneda", 1, 0.40)
+    a = ExtractiveAnswerer(None, lambda d: "", AnswerConfig(other_article_margin=0.5))
+    other, top, top2 = cand("syria", 2, 0.62), cand("haneda", 1, 0.55), cand("haneda", 1, 0.40)
     assert [c.passage.doc_id for c in a.follow_evidence([other, top, top2])] == ["haneda", "syria", "haneda"]
-    clearly = cand("syria", 2, 0.80)
+    clearly = cand("syria", 2, 0.70)  # odds 2.33 against 1.22: the margin is in log-odds
     assert a.follow_evidence([clearly, top, top2])[0] is clearly
+    near_one = [cand("expel", 2, 0.87), cand("lavrov", 1, 0.75)]  # only 0.12 apart, yet odds 6.7 against 3
+    assert a.follow_evidence(near_one)[0].passage.doc_id == "expel"
     assert a.follow_evidence([top, other])[0] is top and a.follow_evidence([other]) == [other]
