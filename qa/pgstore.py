@@ -44,6 +44,10 @@ def schema_name() -> str:
     return name
 
 
+_HNSW_INDEX = "CREATE INDEX IF NOT EXISTS chunks_hnsw ON chunks USING hnsw (embedding vector_cosine_ops)"
+BULK_INDEX_MEMORY = os.environ.get("QA_PG_INDEX_MEMORY", "1GB")  # maintenance_work_mem for a bulk index build
+
+
 def _ddl(schema: str, dim: int) -> str:
     return f"""
 CREATE EXTENSION IF NOT EXISTS vector;
@@ -64,7 +68,7 @@ CREATE INDEX IF NOT EXISTS chunks_art ON chunks(art_key);
 CREATE INDEX IF NOT EXISTS chunks_deleted ON chunks(deleted_gen) WHERE deleted_gen IS NOT NULL;
 CREATE INDEX IF NOT EXISTS chunks_day ON chunks(day);
 CREATE INDEX IF NOT EXISTS chunks_source ON chunks(source_code);
-CREATE INDEX IF NOT EXISTS chunks_hnsw ON chunks USING hnsw (embedding vector_cosine_ops);
+{_HNSW_INDEX};
 CREATE TABLE IF NOT EXISTS sources(code SERIAL PRIMARY KEY, name TEXT NOT NULL UNIQUE);
 CREATE TABLE IF NOT EXISTS terms(term TEXT PRIMARY KEY, df INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS postings(term TEXT NOT NULL, chunk_id BIGINT NOT NULL, tf INTEGER NOT NULL,
@@ -396,11 +400,23 @@ def pg_writer(uri: str, model: str, dim: int, chunking: ChunkingConfig) -> Itera
         conn.ensure_vector()
         conn.raw.commit()
         store = PgStore.open(uri, model, dim, chunking, _conn=conn)
+        # Filling an empty index: the vector index is built once at the end, which pgvector does far
+        # faster than inserting into the graph row by row. Until then (and after a crash, until the
+        # next writer's DDL builds it again) searches are exact scans: slower, never wrong.
+        bulk = not store.manifest.n_chunks and conn.execute("SELECT 1 FROM chunks LIMIT 1").fetchone() is None
+        if bulk:
+            conn.execute("DROP INDEX IF EXISTS chunks_hnsw")
+            conn.raw.commit()
         try:
             yield store
             if store._dirty or store.manifest.generation == 0:
                 store.commit()
             conn.raw.commit()
+            if bulk:
+                if re.fullmatch(r"\d+\s*(kB|MB|GB)?", BULK_INDEX_MEMORY):
+                    conn.execute(f"SET maintenance_work_mem = '{BULK_INDEX_MEMORY}'")
+                conn.execute(_HNSW_INDEX)
+                conn.raw.commit()
         except BaseException:
             conn.raw.rollback()
             raise

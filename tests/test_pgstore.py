@@ -133,3 +133,46 @@ def test_lexical_search_matches_the_embedded_store_with_deletes_and_filters(tmp_
     assert pgstore._LENGTHS  # the scores below came from the postings alone
     assert [[(e.store.chunks[c].doc_id, round(s, 4)) for c, s in hits] for e, hits in zip(engines, got)] == \
         [[(engines[0].store.chunks[c].doc_id, round(s, 4)) for c, s in got[0]]] * 2
+
+
+def test_an_empty_index_is_filled_without_its_vector_index_and_gets_it_at_the_end(tmp_path, pg, fake_embedder,
+                                                                                  articles_jsonl):
+    """Filling an empty PostgreSQL index drops the HNSW index and builds it once when the writer
+    finishes (pgvector builds faster than it inserts); a writer on a non-empty index keeps it, and
+    after a writer fails mid-fill the next one builds it again. Searches are right throughout."""
+    from qa.pgstore import _reader_conn, schema_name
+
+    def has_hnsw() -> bool:
+        return _reader_conn(pg).execute("SELECT 1 FROM pg_indexes WHERE schemaname = ? AND indexname = "
+                                        "'chunks_hnsw'", (schema_name(),)).fetchone() is not None
+
+    e = QA(index_dir=pg, embedder=fake_embedder)
+    real_add = e.store.__class__.add_article
+    seen = []
+
+    def add_and_look(self, *a, **k):
+        seen.append(has_hnsw())
+        return real_add(self, *a, **k)
+
+    import qa.pgstore as pgstore
+    pgstore.PgStore.add_article = add_and_look
+    try:
+        e.ingest([articles_jsonl])
+        first = list(seen)
+        more = write_jsonl(tmp_path / "more.jsonl", [{"id": "b1", "text": "A ferry sank off the coast of Bali."}])
+        e.ingest([more])
+    finally:
+        pgstore.PgStore.add_article = real_add
+    assert first and not any(first)  # filled without it
+    assert seen[len(first):] == [True]  # a later ingest keeps it
+    assert has_hnsw() and e.ask("Who will mediate the talks on Syria?").citations[0].doc_id == "a1"
+    # a writer that fails while filling an empty index leaves it without the index; the next one builds it
+    _reader_conn(pg).execute(f"DROP SCHEMA {schema_name()} CASCADE")
+    with pytest.raises(RuntimeError):
+        with writer(pg, fake_embedder.name, fake_embedder.dim, ChunkingConfig()) as w:
+            assert not has_hnsw()
+            raise RuntimeError("crash")
+    assert not has_hnsw()
+    e2 = QA(index_dir=pg, embedder=fake_embedder)
+    e2.ingest([more])
+    assert has_hnsw()
