@@ -259,7 +259,7 @@ class ExtractiveAnswerer:
         base = [_linear(cfg.sentence_weights, c.features) for c in cands]  # the score with sim = 0
         order = sorted(range(n), key=lambda i: -base[i])
         several = needs_several(question)
-        top_doc = min(cands, key=lambda c: c.passage.rank).passage.doc_id
+        top_doc = _top_article(cands)
         done: set[int] = set()
         exact = lambda i: base[i] + w_sim * cands[i].features["sim"]  # noqa: E731 (logit, once embedded)
         while len(done) < n:
@@ -365,7 +365,7 @@ class ExtractiveAnswerer:
         instead of 0.867 (0.873 = the top passage's), the demo set and the long texts unchanged."""
         if not ranked:
             return ranked
-        top_doc = min(ranked, key=lambda c: c.passage.rank).passage.doc_id
+        top_doc = _top_article(ranked)
         if ranked[0].passage.doc_id == top_doc:
             return ranked
         own = next((c for c in ranked if c.passage.doc_id == top_doc), None)
@@ -410,6 +410,12 @@ class ExtractiveAnswerer:
             parts.append(f"{quote} [{n}]")
         return Answer(question=question, text=" ".join(parts), citations=citations, abstained=False,
                       passages=passages, confidence=confidence)
+
+
+def _top_article(cands: list[Candidate]) -> str:
+    """The article of the best-ranked passage among the candidates (``score`` embeds its sentences
+    down to the margin that ``follow_evidence`` then applies: both must mean the same article)."""
+    return min(cands, key=lambda c: c.passage.rank).passage.doc_id
 
 
 def _relevance(p: Passage) -> float:

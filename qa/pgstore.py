@@ -84,6 +84,10 @@ DROP INDEX IF EXISTS postings_term;
 CREATE INDEX IF NOT EXISTS postings_term_len ON postings(term) INCLUDE (chunk_id, tf, lex_len);
 INSERT INTO meta(key, value) VALUES ('postings_lex_len', '1') ON CONFLICT (key) DO NOTHING
 """
+def _postings_migrated(db: _Conn) -> bool:
+    return db.execute("SELECT 1 FROM meta WHERE key = 'postings_lex_len'").fetchone() is not None
+
+
 LEXICAL_HEAD = 4  # the lexical search scores postings alone for this many times n candidates first
 
 
@@ -311,8 +315,7 @@ class PgStore(RowStore):
     def _postings_have_lengths(self) -> bool:
         """False on a schema written before postings carried lex_len, until its next writer migrates it."""
         key = (self.uri, schema_name())
-        if key not in _LENGTHS and self._db().execute(
-                "SELECT 1 FROM meta WHERE key = 'postings_lex_len'").fetchone() is not None:
+        if key not in _LENGTHS and _postings_migrated(self._db()):
             _LENGTHS.add(key)  # once migrated, always
         return key in _LENGTHS
 
@@ -393,7 +396,7 @@ def pg_writer(uri: str, model: str, dim: int, chunking: ChunkingConfig) -> Itera
         for statement in _ddl(schema_name(), dim).split(";\n"):
             if statement.strip():
                 conn.execute(statement)
-        if conn.execute("SELECT 1 FROM meta WHERE key = 'postings_lex_len'").fetchone() is None:
+        if not _postings_migrated(conn):
             for statement in _MIGRATE_POSTINGS.split(";\n"):
                 conn.execute(statement)
         conn.raw.commit()

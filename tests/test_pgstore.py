@@ -136,7 +136,7 @@ def test_lexical_search_matches_the_embedded_store_with_deletes_and_filters(tmp_
 
 
 def test_an_empty_index_is_filled_without_its_vector_index_and_gets_it_at_the_end(tmp_path, pg, fake_embedder,
-                                                                                  articles_jsonl):
+                                                                                  articles_jsonl, monkeypatch):
     """Filling an empty PostgreSQL index drops the HNSW index and builds it once when the writer
     finishes (pgvector builds faster than it inserts); a writer on a non-empty index keeps it, and
     after a writer fails mid-fill the next one builds it again. Searches are right throughout."""
@@ -154,15 +154,11 @@ def test_an_empty_index_is_filled_without_its_vector_index_and_gets_it_at_the_en
         seen.append(has_hnsw())
         return real_add(self, *a, **k)
 
-    import qa.pgstore as pgstore
-    pgstore.PgStore.add_article = add_and_look
-    try:
-        e.ingest([articles_jsonl])
-        first = list(seen)
-        more = write_jsonl(tmp_path / "more.jsonl", [{"id": "b1", "text": "A ferry sank off the coast of Bali."}])
-        e.ingest([more])
-    finally:
-        pgstore.PgStore.add_article = real_add
+    monkeypatch.setattr(e.store.__class__, "add_article", add_and_look)
+    e.ingest([articles_jsonl])
+    first = list(seen)
+    more = write_jsonl(tmp_path / "more.jsonl", [{"id": "b1", "text": "A ferry sank off the coast of Bali."}])
+    e.ingest([more])
     assert first and not any(first)  # filled without it
     assert seen[len(first):] == [True]  # a later ingest keeps it
     assert has_hnsw() and e.ask("Who will mediate the talks on Syria?").citations[0].doc_id == "a1"
