@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from conftest import ROOT, write_jsonl
+from conftest import _SCHEMAS, ROOT, write_jsonl
 from qa import cli
 from qa.engine import QA
 from qa.errors import IndexError_
@@ -18,7 +18,9 @@ from qa.store import migrate, writer
 
 @pytest.fixture
 def pg(pg_uri, monkeypatch):
-    monkeypatch.setenv("QA_PG_SCHEMA", f"qa_{os.getpid()}_{id(monkeypatch)}")
+    """A fresh schema per test. (Named by a counter: ``id()`` of a fixture object is reused once it is freed,
+    which put one test's index in the schema an earlier test had filled.)"""
+    monkeypatch.setenv("QA_PG_SCHEMA", f"qa_{os.getpid()}_{next(_SCHEMAS)}")
     return pg_uri
 
 
