@@ -321,6 +321,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "unanswerable ones when the set has them (deterministic)")
     s.add_argument("--k", type=int, default=10)
     s.add_argument("--ignore-as-of", action="store_true", help="do not pass the questions' as_of dates")
+    s.add_argument("--shift-as-of", type=int, default=0, metavar="DAYS",
+                   help="ask every dated question DAYS later (a stress test of the date prior: the "
+                   "articles that answer are then DAYS older)")
     s.add_argument("--compare", help="also measure baselines, comma-separated: dense,lexical (plain retrievers), "
                    "lead,passage (the first sentence / whole text of the top passage as the answer)")
     s.add_argument("--baseline", help="metrics.json to compare against; exit 1 on a regression")

@@ -6,7 +6,8 @@ import pytest
 
 from conftest import DEMO, ROOT, SHARED, needs_shared
 from qa.errors import InputError
-from qa.evaluation import (cited_sentences, contains_answer, faithfulness, load_questions, regressions, run)
+from qa.evaluation import (Question, cited_sentences, contains_answer, faithfulness, load_questions, regressions, run,
+                           shift_as_of)
 from qa.support import SupportScorer
 from qa.types import Answer, Chunk, Citation, Passage
 
@@ -44,6 +45,17 @@ def test_answer_matching_is_normalised_and_whole_word():
     assert contains_answer("New York City's mayor announced it", ["New York City"])
     assert contains_answer("Conan O’Brien hosted", ["O'Brien"])
     assert not contains_answer("Myanmarese officials", ["Myanmar"])
+
+
+def test_shifting_as_of_asks_the_same_questions_later():
+    qs = [Question("a", "What happened this week?", ["x"], True, [], "2020-01-03"),
+          Question("b", "Undated?", ["y"], True, []), Question("c", "Timestamped?", [], False, [], "2021-12-20T10:00:00")]
+    moved = shift_as_of(qs, 30)
+    assert [q.as_of for q in moved] == ["2020-02-02", None, "2022-01-19"]
+    assert [q.as_of for q in shift_as_of(qs, -3)] == ["2019-12-31", None, "2021-12-17"]
+    assert qs[0].as_of == "2020-01-03" and moved[0].question == qs[0].question  # a copy; the rest unchanged
+    with pytest.raises(InputError, match="not a date"):
+        shift_as_of([Question("d", "?", [], False, [], "last week")], 30)
 
 
 def test_cited_sentences_parse_markers():
@@ -103,7 +115,8 @@ def test_cli_eval_writes_report_and_gates(tmp_path):
     strict.write_text(json.dumps(base))
     out = tmp_path / "out"
     cmd = [sys.executable, "-m", "qa.cli", "eval", str(DEMO_SET), "--corpus", str(DEMO), "--out", str(out),
-           "--limit", "12", "--quiet", "--compare", "dense,lexical,lead,passage", "--baseline", str(strict)]
+           "--limit", "12", "--quiet", "--compare", "dense,lexical,lead,passage", "--baseline", str(strict),
+           "--shift-as-of", "30"]
     r = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=600,
                        env={**__import__("os").environ, "QA_EVAL_CACHE": str(tmp_path / "cache")})
     assert r.returncode == 1, r.stderr
@@ -112,7 +125,9 @@ def test_cli_eval_writes_report_and_gates(tmp_path):
     assert set(m["compare"]) == {"dense", "lexical"}
     assert set(m["compare_answers"]) == {"lead", "passage"}
     assert {"mean_words", "p95_words", "first_citation_gold"} <= set(m["answer"])
-    assert len((out / "results.jsonl").read_text().splitlines()) == 12
+    rows = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
+    assert len(rows) == 12 and m["settings"]["shift_as_of_days"] == 30
+    assert {r["id"]: r["as_of"] for r in rows}["demo-001"] == "2017-02-19"  # asked 2017-01-20, moved 30 days
     page = (out / "report.html").read_text()
     assert page.count("data:image/png;base64,") == 3
     assert "Answers compared with trivial baselines" in page
