@@ -192,6 +192,19 @@ def disk_bytes(location: str | Path) -> int:
     return sum(p.stat().st_size for p in Path(location).rglob("*") if p.is_file())
 
 
+def probe_queries(store, rng: np.random.Generator, n_queries: int = 200) -> list[str]:
+    """Queries drawn like real ones: six words of a random chunk."""
+    n = store.manifest.next_chunk_id
+    queries = []
+    while len(queries) < n_queries:
+        c = store.chunks.get(int(rng.integers(0, n)))
+        if c is None:
+            continue
+        ws = c.text.rstrip(".").split()
+        queries.append(" ".join(rng.choice(ws, size=6, replace=False)))
+    return queries
+
+
 def probe(directory: str | Path) -> dict:
     """Runs in a fresh process: open + first answer, warm timings, recall, peak RSS."""
     from qa.engine import QA
@@ -204,14 +217,7 @@ def probe(directory: str | Path) -> dict:
     first = engine.ask("kalo mishi tarden nebar")
     t_open = time.perf_counter() - t0
     store = engine.store
-    n = store.manifest.next_chunk_id
-    queries = []
-    while len(queries) < 200:
-        c = store.chunks.get(int(rng.integers(0, n)))
-        if c is None:
-            continue
-        ws = c.text.rstrip(".").split()
-        queries.append(" ".join(rng.choice(ws, size=6, replace=False)))
+    queries = probe_queries(store, rng)
     qvecs = emb.encode(queries)
 
     def timed(fn) -> list[float]:
