@@ -111,14 +111,18 @@ class Retriever:
         if mode in ("hybrid", "lexical"):
             lex_hits = self.lexical(query, n, allowed)
         lex_s = dict(lex_hits)
+        cosines = dict(dense_hits)  # chunk id -> cosine to the query, as far as known
         if cfg.fusion == "rrf":
             scored, relevance = self._rrf(dense_hits, lex_hits, mode, f.as_of)
         else:
-            scored, relevance = self._linear(dense_hits, lex_hits, mode, f.as_of, query_vec, temporal_cue(query))
+            scored, relevance = self._linear(cosines, lex_hits, mode, f.as_of, query_vec, temporal_cue(query))
         passages = self._collapse(scored, lex_s, k, relevance)
         if query_vec is not None and passages:  # cosine for every kept passage, also those found only lexically
-            for p, d in zip(passages, (self.store.vectors([p.chunk.id for p in passages]) @ query_vec).tolist()):
-                p.dense = float(d)
+            missing = [p.chunk.id for p in passages if p.chunk.id not in cosines]
+            if missing:  # read in one call (on PostgreSQL: one query, and none when fusion scored them all)
+                cosines.update(zip(missing, (self.store.vectors(missing) @ query_vec).tolist()))
+            for p in passages:
+                p.dense = float(cosines[p.chunk.id])
         return passages
 
     def _rrf(self, dense_hits, lex_hits, mode: str, as_of: str | None) -> tuple[list[tuple[float, int]], dict]:
@@ -135,11 +139,11 @@ class Retriever:
         return sorted(((min(1.0, float(s * self.recency(cid, as_of) / best)), cid) for cid, s in fused.items()),
                       reverse=True), relevance
 
-    def _linear(self, dense_hits, lex_hits, mode: str, as_of: str | None, query_vec,
+    def _linear(self, dense_s: dict[int, float], lex_hits, mode: str, as_of: str | None, query_vec,
                 cue: bool = False) -> tuple[list[tuple[float, int]], dict]:
-        """Weighted cosine + max-scaled BM25 (the relevance), plus the gated date prior; in [0, 1]."""
+        """Weighted cosine + max-scaled BM25 (the relevance), plus the gated date prior; in [0, 1].
+        ``dense_s`` (chunk id -> cosine, the dense hits) gains the cosines of the lexical-only hits."""
         cfg = self.config
-        dense_s = dict(dense_hits)
         lex_s = dict(lex_hits)
         top_lex = max(lex_s.values(), default=0.0) or 1.0
         dw = cfg.dense_weight if mode != "lexical" else 0.0

@@ -106,3 +106,28 @@ def test_temporal_cue():
     assert temporal_cue("Which country said this week it is bankrupt?")
     assert temporal_cue("What did the minister announce on Tuesday?")
     assert not temporal_cue("What is the world's tallest nation?")
+
+
+def test_every_passage_has_its_cosine_read_once(tmp_path, fake_embedder, index_location, monkeypatch):
+    """Each kept passage's ``dense`` is its cosine to the query, also for a passage only BM25 found;
+    vectors are read once per search: fusion reads the lexical-only hits' (linear), or the search
+    reads the kept passages' that fusion did not score (rank fusion) -- never the same ones twice."""
+    from qa.config import RetrievalConfig
+
+    e = _engine(tmp_path, fake_embedder, RECS, index_location)
+    r = e.retriever
+    query = "weekend football scores trade summit"
+    qv = fake_embedder.encode([query])[0]
+    exact = dict(zip(range(e.store.manifest.next_chunk_id), e.store.vectors(
+        list(range(e.store.manifest.next_chunk_id))) @ qv))
+    dense = r.dense
+    monkeypatch.setattr(r, "dense", lambda v, n, allowed=None: dense(v, 1, allowed))  # lexical-only hits exist
+    reads = []
+    read = e.store.vectors
+    monkeypatch.setattr(e.store, "vectors", lambda ids: reads.append(list(ids)) or read(ids))
+    for fusion in ("linear", "rrf"):
+        r.config = RetrievalConfig(fusion=fusion)
+        reads.clear()
+        ps = r.search(query, k=4, query_vec=qv)
+        assert len(ps) == 4 and len(reads) == 1, (fusion, reads)
+        assert all(abs(p.dense - exact[p.chunk.id]) < 1e-5 for p in ps), fusion
