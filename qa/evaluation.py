@@ -240,7 +240,8 @@ def run(engine, questions: list[Question], k: int = 10, ignore_as_of: bool = Fal
                "confidence": round(a.confidence, 4), "mode": a.mode,
                "retrieved": [{"doc_id": p.doc_id, "score": round(p.score, 5), "dense": p.dense,
                               "text": p.text[:300]} for p in a.passages[:10]],
-               "gold_rank": rank, "latency_ms": round(latency, 2),
+               "gold_rank": rank, "gold_in_corpus": _gold_in_corpus(engine, q),
+               "latency_ms": round(latency, 2),
                "first_token_ms": round(a.timings.get("first_token", latency), 2),
                "baselines": baseline_answers(q, a)}
         if a.mode != "extractive":
@@ -251,9 +252,37 @@ def run(engine, questions: list[Question], k: int = 10, ignore_as_of: bool = Fal
         if progress:
             progress(i + 1, len(questions))
     metrics = summarize(rows)
+    if (split := gold_in_corpus(rows)) is not None:
+        metrics["gold_in_corpus"] = split
     if mode != "extractive":
         metrics["variants"] = variants(rows)
     return metrics, rows
+
+
+def _gold_in_corpus(engine, q: Question) -> bool | None:
+    """Whether any article the question names as its evidence is indexed (None: it names none, or
+    it is unanswerable). A question whose evidence is missing can only be answered by chance."""
+    if not q.answerable or not q.evidence_ids:
+        return None
+    return any(d in engine.store.articles for d in q.evidence_ids)
+
+
+def gold_in_corpus(rows: list[dict]) -> dict | None:
+    """The answer metrics over the answerable questions whose evidence article is in the corpus, beside
+    those whose evidence is missing (news-dev: 170 of 2,040 cite an article that is not in its corpus, so
+    no answer can cite a gold article for them); None when no evidence is missing."""
+    def block(rs: list[dict]) -> dict:
+        n = max(1, len(rs))
+        return {"n": len(rs), "hit@5": sum(1 for r in rs if r["gold_rank"] and r["gold_rank"] <= 5) / n,
+                "accuracy": sum(1 for r in rs if r["correct"]) / n,
+                "first_citation_gold": sum(1 for r in rs if r.get("first_citation_gold")) / n,
+                "false_abstention": sum(1 for r in rs if r["abstained"]) / n,
+                **{f"{b}_accuracy": sum(1 for r in rs if (r.get("baselines") or {}).get(b, {}).get("correct")) / n
+                   for b in ANSWER_BASELINES}}
+    missing = [r for r in rows if r.get("gold_in_corpus") is False]
+    if not missing:
+        return None
+    return {"present": block([r for r in rows if r.get("gold_in_corpus")]), "missing": block(missing)}
 
 
 def _abstained(row: dict) -> dict:
@@ -448,6 +477,14 @@ def print_table(metrics: dict, compare: dict | None = None, file=sys.stdout,
                   f"{m['mean_words']:>6.1f}     {m['p95_words']:>6.1f}", file=file)
         print("(lead = first sentence of the top passage, passage = the whole top passage; both never abstain)",
               file=file)
+    if split := metrics.get("gold_in_corpus"):
+        print("\nevidence article   n      hit@5  accuracy  first_citation_gold  false_abstention  lead   passage",
+              file=file)
+        for name, label in (("present", "in the corpus"), ("missing", "not in it")):
+            m = split[name]
+            print(f"{label:<16} {m['n']:>5}  {m['hit@5']:.3f}  {m['accuracy']:.3f}     {m['first_citation_gold']:.3f}"
+                  f"                {m['false_abstention']:.3f}             {m['lead_accuracy']:.3f}  "
+                  f"{m['passage_accuracy']:.3f}", file=file)
 
 
 # ---- the report --------------------------------------------------------------------------

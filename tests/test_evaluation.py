@@ -1,3 +1,4 @@
+import io
 import json
 import subprocess
 import sys
@@ -205,3 +206,27 @@ def test_calibration_fits_on_the_earlier_half_and_reports_the_later(tmp_path, ca
     assert out["earlier"]["false_abstention"] == 0.0 and out["earlier"]["correct_rejection"] == 1.0
     assert out["later"]["n"] == 40 and out["later"]["correct_rejection"] == 1.0
     assert "later half (held out)" in capsys.readouterr().out
+
+
+def test_answers_are_also_measured_where_the_evidence_article_is_in_the_corpus():
+    """A question whose evidence article is not indexed can only be answered by chance: metrics.json
+    splits the answerable questions by it (news-dev: 170 of 2,040), printed beside the rest."""
+    from qa.evaluation import gold_in_corpus, print_table, summarize
+
+    def row(in_corpus, correct, rank):
+        return {"answerable": True, "gold_in_corpus": in_corpus, "correct": correct, "grounded": correct,
+                "first_citation_gold": correct and in_corpus, "gold_rank": rank, "abstained": False, "words": 5,
+                "baselines": {"lead": {"correct": correct}, "passage": {"correct": True}},
+                "faithfulness": {"sentences": 1, "supported": 1, "citations": 1, "citations_ok": 1,
+                                 "with_supporting_citation": 1}, "latency_ms": 1.0, "confidence": 0.9}
+    rows = [row(True, True, 1), row(True, False, 7), row(False, False, None), row(None, True, None)]
+    split = gold_in_corpus(rows)
+    assert split["present"]["n"] == 2 and split["present"]["accuracy"] == 0.5 and split["present"]["hit@5"] == 0.5
+    assert split["missing"] == {"n": 1, "hit@5": 0.0, "accuracy": 0.0, "first_citation_gold": 0.0,
+                                "false_abstention": 0.0, "lead_accuracy": 0.0, "passage_accuracy": 1.0}
+    assert gold_in_corpus(rows[:2]) is None  # nothing missing: no split
+    metrics = {**summarize(rows), "gold_in_corpus": split}
+    buf = io.StringIO()
+    print_table(metrics, file=buf)
+    out = buf.getvalue()
+    assert "in the corpus        2  0.500  0.500" in out and "not in it            1" in out
