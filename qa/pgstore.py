@@ -89,7 +89,6 @@ def _postings_migrated(db: _Conn) -> bool:
 
 
 LEXICAL_HEAD = 4  # the lexical search scores postings alone for this many times n candidates first
-MAXSCORE_SHARE = 0.3  # the light (most common) terms of a query may carry up to this share of its weight
 
 
 class _Conn:
@@ -299,10 +298,6 @@ class PgStore(RowStore):
         bm25 = [K1, B, B, self.avg_len(), list(weights), list(weights.values())]
         matches = "FROM postings p JOIN unnest(?::text[], ?::float8[]) AS q(term, w) ON p.term = q.term"
         head = LEXICAL_HEAD * n * (8 if allowed else 1)
-        if self._postings_have_lengths():
-            found = self._lexical_maxscore(weights, df, n, head, where, params)
-            if found is not None:
-                return found
         rows = [] if not self._postings_have_lengths() else self._db().execute(
             f"WITH top AS (SELECT p.chunk_id AS id, {score.format(length='p.lex_len')} AS s {matches} "
             f"GROUP BY p.chunk_id ORDER BY s DESC LIMIT ?) "
@@ -316,54 +311,6 @@ class PgStore(RowStore):
         for cid, _, d in rows:
             self._days[cid] = float("nan") if d is None else float(d)
         return [(int(c), float(s)) for c, s, _ in rows]
-
-    def _lexical_maxscore(self, weights: dict[str, float], df: dict[str, int], n: int, head: int, where: str,
-                          params: list) -> list[tuple[int, float]] | None:
-        """The same top ``n`` without aggregating the common terms' postings (MaxScore), or None when
-        this query cannot be settled that way (the caller then scores every posting).
-
-        A term adds less than its IDF weight to any chunk's score (``tf / (tf + ...) < 1``). So when
-        the lightest terms' weights sum to ``bound``, a chunk holding none of the other ("essential")
-        terms scores below ``bound``. The essential terms' postings alone give each chunk a partial
-        score; if ``n`` visible chunks among the best ``head`` partial scores reach ``theta >= bound``,
-        no chunk outside them can enter the top ``n``, and only those whose partial score plus
-        ``bound`` exceeds ``theta`` are completed with the light terms' postings (by chunk id). The
-        light terms are the most common ones -- most of the postings, least of the score."""
-        total_w = sum(weights.values())
-        light, bound = [], 0.0
-        for t in sorted(weights, key=lambda t: (weights[t], t))[:-1]:  # one essential term at least
-            if bound + weights[t] > MAXSCORE_SHARE * total_w:
-                break
-            light.append(t)
-            bound += weights[t]
-        if not light or 2 * sum(df[t] for t in light) < sum(df[t] for t in weights):
-            return None  # the light terms are not most of the work
-        heavy = [t for t in weights if t not in light]
-        score = "sum(q.w * p.tf / (p.tf + ? * (1 - ? + ? * p.lex_len / ?)))"
-        matches = "FROM postings p JOIN unnest(?::text[], ?::float8[]) AS q(term, w) ON p.term = q.term"
-        tail = [K1, B, B, self.avg_len()]
-        db = self._db()
-        rows = db.execute(
-            f"WITH part AS (SELECT p.chunk_id AS id, {score} AS s {matches} GROUP BY p.chunk_id "
-            f"ORDER BY s DESC LIMIT ?), edge AS (SELECT count(*) AS k, min(s) AS s FROM part) "
-            f"SELECT c.id, part.s, c.day, edge.k, edge.s FROM part JOIN chunks c ON c.id = part.id "
-            f"CROSS JOIN edge WHERE {where} ORDER BY part.s DESC",
-            [*tail, heavy, [weights[t] for t in heavy], head, *params]).fetchall()
-        if len(rows) < n:
-            return None
-        theta = float(rows[n - 1][1])
-        complete_floor = rows[0][3] < head  # every chunk with an essential term was in ``part``
-        if bound > theta or (not complete_floor and float(rows[0][4]) + bound > theta):
-            return None
-        partial = {int(c): float(v) for c, v, _, _, _ in rows if float(v) + bound > theta}
-        days = {int(c): d for c, _, d, _, _ in rows}
-        extra = dict(db.execute(
-            f"SELECT p.chunk_id, {score} {matches} WHERE p.chunk_id = ANY(?::bigint[]) GROUP BY p.chunk_id",
-            [*tail, light, [weights[t] for t in light], list(partial)]).fetchall())
-        full = sorted(((c, v + float(extra.get(c, 0.0))) for c, v in partial.items()), key=lambda h: -h[1])[:n]
-        for c, _ in full:
-            self._days[c] = float("nan") if days[c] is None else float(days[c])
-        return full
 
     def _postings_have_lengths(self) -> bool:
         """False on a schema written before postings carried lex_len, until its next writer migrates it."""
