@@ -84,7 +84,10 @@ DROP INDEX IF EXISTS postings_term;
 CREATE INDEX IF NOT EXISTS postings_term_len ON postings(term) INCLUDE (chunk_id, tf, lex_len);
 INSERT INTO meta(key, value) VALUES ('postings_lex_len', '1') ON CONFLICT (key) DO NOTHING
 """
+
+
 def _postings_migrated(db: _Conn) -> bool:
+    """Has _MIGRATE_POSTINGS run on this schema (postings carry lex_len)? Asked by writers and readers."""
     return db.execute("SELECT 1 FROM meta WHERE key = 'postings_lex_len'").fetchone() is not None
 
 
