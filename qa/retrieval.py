@@ -1,6 +1,8 @@
 """Hybrid retrieval: dense (FAISS) + lexical (BM25), fused, filtered and time-aware.
 
-1. Filters (sources, date range, and ``as_of``: nothing published after it) are handed to the
+1. Dense and lexical candidates: on the embedded store the lexical search runs in a second thread
+   while FAISS searches (it releases the GIL), so a question waits for the slower of the two.
+   Filters (sources, date range, and ``as_of``: nothing published after it) are handed to the
    store, which applies them inside its searches (the embedded store: a boolean mask by chunk
    id from numpy arrays and a FAISS IDSelectorBitmap; PostgreSQL: a WHERE clause).
 2. Fusion (default, linear): relevance = (cosine + 0.25 * BM25 / best BM25) / 1.25 over the
@@ -18,6 +20,7 @@
 from __future__ import annotations
 
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,6 +32,7 @@ from .store import RowStore, day_number
 from .types import Passage
 
 MODES = ("hybrid", "dense", "lexical")
+_LEXICAL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="qa-lexical")
 _day = day_number
 
 
@@ -104,11 +108,16 @@ class Retriever:
         n = max(cfg.candidates, k * 4)
         dense_hits: list[tuple[int, float]] = []
         lex_hits: list[tuple[int, float]] = []
+        if mode in ("hybrid", "dense") and query_vec is None:
+            query_vec = self.embedder.encode([query])[0]
+        # on a store that allows it, the lexical search runs in another thread while FAISS searches
+        lexical = _LEXICAL.submit(self.lexical, query, n, allowed) \
+            if mode == "hybrid" and self.store.concurrent_searches else None
         if mode in ("hybrid", "dense"):
-            if query_vec is None:
-                query_vec = self.embedder.encode([query])[0]
             dense_hits = self.dense(query_vec, n, allowed)
-        if mode in ("hybrid", "lexical"):
+        if lexical is not None:
+            lex_hits = lexical.result()
+        elif mode in ("hybrid", "lexical"):
             lex_hits = self.lexical(query, n, allowed)
         lex_s = dict(lex_hits)
         cosines = dict(dense_hits)  # chunk id -> cosine to the query, as far as known

@@ -6,7 +6,8 @@ Layout of an index directory::
                                  sources, segments, and ``terms`` (document frequency of each
                                  lexical term over all live chunks: the global BM25 IDF)
     segments/seg-000007.faiss    the vectors of one commit (or of a merge): exact (flat) while
-                                 small, IVF past ``ANN_MIN`` vectors with nprobe chosen for recall
+                                 small, IVF-SQ8 past ``ANN_MIN`` vectors (qa/ann.py)
+    segments/seg-000007.vec.npy  an IVF-SQ8 segment's float32 vectors (its exact re-rank), memory-mapped
     segments/seg-000007.npz      their chunk ids, publication days and source codes (filters)
     segments/seg-000007.lex/     their BM25 postings, memory-mapped (qa/lexical.py)
     .write.lock                  held by the one process that is writing
@@ -47,6 +48,7 @@ import faiss
 import numpy as np
 from filelock import FileLock, Timeout
 
+from . import ann
 from .config import FORMAT_VERSION, ChunkingConfig
 from .errors import IndexError_, IndexLockedError
 from .lexical import LexicalSegment, idf, lexical_terms, load_npy
@@ -56,8 +58,6 @@ DB_NAME = "index.sqlite"
 SEGMENTS = "segments"
 MAX_SMALL_SEGMENTS = 8  # more segments of one size tier than this are merged (see _maintain)
 TOMBSTONE_RATIO = 0.25  # a segment with more deleted vectors than this is rewritten
-ANN_MIN = int(os.environ.get("QA_ANN_MIN", "200000"))  # vectors from which a merged segment is IVF
-ANN_RECALL = 0.97  # nprobe is the smallest reaching this recall@10 against exact search at build
 LEXICAL_POSTINGS = int(os.environ.get("QA_LEXICAL_POSTINGS", "300000"))  # per query, see _affordable
 _CHUNK_CACHE = 4096
 
@@ -170,11 +170,12 @@ def check_manifest(manifest: Manifest, model: str, dim: int, where: str, rebuild
 @dataclass
 class Segment:
     no: int
-    kind: str  # "flat" or "ivf"
+    kind: str  # "flat", "ivf-sq8" or (earlier releases) "ivf": see qa/ann.py
     index: faiss.Index
     ids: np.ndarray  # chunk ids, int64
     nprobe: int = 0
     lex: LexicalSegment | None = None
+    vectors: np.ndarray | None = None  # float32 rows aligned with ``ids`` (ivf-sq8: memory-mapped)
 
 
 def _affordable(terms: list[str], df: dict[str, int]) -> list[str]:
@@ -315,6 +316,7 @@ class RowStore:
     ``day``, ``vector``) and where vectors go (``_add_vectors``, ``commit``).
     Writers: ``add_article``, ``remove_article``, ``commit``.
     """
+    concurrent_searches = False  # may the dense and the lexical search of one question overlap?
 
     def __init__(self, manifest: Manifest, writable: bool = False):
         self.manifest = manifest
@@ -489,6 +491,7 @@ class RowStore:
 
 
 class IndexStore(RowStore):
+    concurrent_searches = True  # FAISS releases the GIL; lexical reads use a connection per thread
     """The embedded store: SQLite rows, FAISS and BM25 segments (see the module docstring)."""
 
     def __init__(self, directory: str | Path, manifest: Manifest, db_path: Path | None = None,
@@ -504,6 +507,7 @@ class IndexStore(RowStore):
         self.days = np.full(size, np.nan)
         self.source_codes = np.full(size, -1, dtype=np.int32)
         self.segment_of = np.full(size, -1, dtype=np.int32)  # position in self.segments
+        self.row_of = np.full(size, -1, dtype=np.int32)  # row in its segment's ids (and vectors)
         self._alive_bitmap: np.ndarray | None = None
         self._avg_len: float | None = None
         self._tombstones = 0
@@ -635,20 +639,22 @@ class IndexStore(RowStore):
             flags = faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY if kind == "flat" else 0
             index = faiss.read_index(f"{base}.faiss", flags)
             lex = LexicalSegment.load(Path(f"{base}.lex"))
+            vectors = load_npy(f"{base}.vec.npy", mmap_mode="r") if kind == "ivf-sq8" else None
         except FileNotFoundError:
             raise
         except (OSError, ValueError, RuntimeError) as e:
             raise IndexError_(f"{base}: index segment is damaged ({e.__class__.__name__}: {e}). "
                               f"Delete {self.directory} and run `qa ingest` again.") from e
         ids = meta["ids"].astype(np.int64)
-        if index.ntotal != len(ids):
+        if index.ntotal != len(ids) or (vectors is not None and vectors.shape != (len(ids), index.d)):
             raise IndexError_(f"{base}: {index.ntotal} vectors for {len(ids)} ids; the index is damaged. "
                               f"Delete {self.directory} and run `qa ingest` again.")
         self.segment_of[ids] = len(self.segments)
+        self.row_of[ids] = np.arange(len(ids), dtype=np.int32)
         self.alive[ids] = True
         self.days[ids] = meta["days"]
         self.source_codes[ids] = meta["sources"]
-        self.segments.append(Segment(no, kind, index, ids, nprobe, lex))
+        self.segments.append(Segment(no, kind, index, ids, nprobe, lex, vectors))
 
     # ---- reading ---------------------------------------------------------------------------
     @property
@@ -657,6 +663,8 @@ class IndexStore(RowStore):
 
     def vector(self, cid: int) -> np.ndarray:
         seg = self.segments[self.segment_of[cid]]
+        if seg.vectors is not None:
+            return np.array(seg.vectors[self.row_of[cid]], dtype=np.float32)
         return seg.index.reconstruct(int(cid))
 
     def vector_matrix(self) -> tuple[np.ndarray, np.ndarray]:
@@ -714,6 +722,10 @@ class IndexStore(RowStore):
         faiss.omp_set_num_threads(1)  # one query: one thread (torch's pool shares the OpenMP runtime)
         hits: list[tuple[int, float]] = []
         for seg in self.segments:
+            if seg.kind == "ivf-sq8":
+                scores, ids = ann.ivf_search(seg.index, seg.vectors, self.row_of.__getitem__, q, n, seg.nprobe, sel)
+                hits.extend(zip(ids.tolist(), scores.tolist()))
+                continue
             if seg.kind == "ivf":
                 params = faiss.SearchParametersIVF(sel=sel, nprobe=seg.nprobe) if sel is not None else \
                     faiss.SearchParametersIVF(nprobe=seg.nprobe)
@@ -795,7 +807,7 @@ class IndexStore(RowStore):
             segdir.mkdir()
             _fsync_dir(self.directory)  # the new folder's entry is durable before anything in it
         no = self._next_segment_no()
-        kind, index, nprobe, recall = _build_index(vecs, ids)
+        built = ann.build(vecs, ids)
         base = self._segment_base(no)
         meta = segdir / f".seg-{no:06d}.tmp-{os.getpid()}.npz"
         with open(meta, "wb") as f:
@@ -803,15 +815,24 @@ class IndexStore(RowStore):
             f.flush()
             os.fsync(f.fileno())
         tmp = segdir / f".seg-{no:06d}.tmp-{os.getpid()}.faiss"
-        faiss.write_index(index, str(tmp))  # straight to the file: no second copy of the vectors in memory
-        del index
+        faiss.write_index(built.index, str(tmp))  # straight to the file: no second copy of the vectors in memory
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
+        vec_tmp = segdir / f".seg-{no:06d}.tmp-{os.getpid()}.vec.npy"
+        if built.kind == "ivf-sq8":  # the exact re-rank's vectors
+            with open(vec_tmp, "wb") as f:
+                np.save(f, np.ascontiguousarray(vecs, dtype=np.float32))
+                f.flush()
+                os.fsync(f.fileno())
+        kind, nprobe, recall = built.kind, built.nprobe, built.recall
+        del built
         lex_tmp = segdir / f".seg-{no:06d}.tmp-{os.getpid()}.lex"
         lex.save(lex_tmp)
         _fsync_dir(lex_tmp)
         os.replace(lex_tmp, f"{base}.lex")
         os.replace(meta, f"{base}.npz")
+        if kind == "ivf-sq8":
+            os.replace(vec_tmp, f"{base}.vec.npy")
         os.replace(tmp, f"{base}.faiss")
         _fsync_dir(segdir)
         crash_point("segment-files")
@@ -822,7 +843,7 @@ class IndexStore(RowStore):
 
     # ---- maintenance (writer) ----------------------------------------------------------------
     def _segment_base(self, no: int) -> Path:
-        """``segments/seg-000007``: its files add .faiss, .npz and .lex."""
+        """``segments/seg-000007``: its files add .faiss, .npz, .lex (and .vec.npy for ivf-sq8)."""
         return self.directory / SEGMENTS / f"seg-{no:06d}"
 
     def _segment_ids(self, no: int) -> np.ndarray:
@@ -889,7 +910,8 @@ class IndexStore(RowStore):
             ids = self._segment_ids(no)
             keep = ~np.isin(ids, dead)
             kind = db.execute("SELECT kind FROM segments WHERE no = ?", (no,)).fetchone()[0]
-            seg = Segment(no, kind, faiss.read_index(f"{base}.faiss"), ids)
+            vectors = load_npy(f"{base}.vec.npy", mmap_mode="r") if kind == "ivf-sq8" else None
+            seg = Segment(no, kind, faiss.read_index(f"{base}.faiss"), ids, vectors=vectors)
             parts.append((_reconstruct(seg, ids[keep]), ids[keep], meta["days"][keep], meta["sources"][keep],
                           (LexicalSegment.load(Path(f"{base}.lex")), keep)))
         vecs, ids, days, srcs = (np.concatenate(x) for x in zip(*(p[:4] for p in parts)))
@@ -922,7 +944,7 @@ class IndexStore(RowStore):
         crash_point("purge-committed")
         for (no,) in gone:
             base = self._segment_base(no)
-            for ext in ("faiss", "npz"):
+            for ext in ("faiss", "npz", "vec.npy"):
                 Path(f"{base}.{ext}").unlink(missing_ok=True)
                 crash_point("purge-files")
             shutil.rmtree(f"{base}.lex", ignore_errors=True)
@@ -964,50 +986,12 @@ def _reconstruct(seg: Segment, ids: np.ndarray) -> np.ndarray:
     """Vectors of ``ids`` (all in this segment), in that order."""
     if not len(ids):
         return np.zeros((0, seg.index.d), np.float32)
+    if seg.vectors is not None:
+        order = np.argsort(seg.ids)
+        return np.asarray(seg.vectors[order[np.searchsorted(seg.ids, ids, sorter=order)]], dtype=np.float32)
     all_ids, vecs = _all_vectors(seg.index, seg.kind)
     order = np.argsort(all_ids)
     return vecs[order[np.searchsorted(all_ids, ids, sorter=order)]].astype(np.float32)
-
-
-def _build_index(vecs: np.ndarray, ids: np.ndarray) -> tuple[str, faiss.Index, int, float | None]:
-    """Exact (flat) below ``ANN_MIN`` vectors; IVF above, with the smallest nprobe whose recall@10
-    against exact search on a sample of the segment's own vectors reaches ``ANN_RECALL``."""
-    n, d = vecs.shape
-    if n < ANN_MIN:
-        index = faiss.IndexIDMap2(faiss.IndexFlatIP(d))
-        index.add_with_ids(vecs, ids)
-        return "flat", index, 0, None
-    nlist = int(4 * np.sqrt(n))
-    quantizer = faiss.IndexFlatIP(d)
-    index = faiss.IndexIVFFlat(quantizer, d, nlist, faiss.METRIC_INNER_PRODUCT)
-    rng = np.random.default_rng(0)
-    train = vecs[rng.choice(n, size=min(n, 40 * nlist), replace=False)]
-    index.train(train)
-    index.add_with_ids(vecs, ids)
-    index.set_direct_map_type(faiss.DirectMap.Hashtable)
-    # queries: sampled vectors, moved by noise of norm ~0.25 so that a vector does not just find itself
-    q = vecs[rng.choice(n, size=min(n, 200), replace=False)]
-    q = q + rng.normal(0, 0.25 / np.sqrt(d), q.shape).astype(np.float32)
-    q /= np.linalg.norm(q, axis=1, keepdims=True)
-    _, truth = faiss.knn(q, vecs, 10, metric=faiss.METRIC_INNER_PRODUCT)  # exact, without copying vecs
-    truth = ids[truth]
-    nprobe, recall = 0, 0.0
-    for p in (8, 16, 32, 64, 128, 256):
-        if p > nlist // 4:
-            break
-        index.nprobe = p
-        _, got = index.search(q, 10)
-        r = float(np.mean([len(set(a) & set(b)) / 10 for a, b in zip(got, truth)]))
-        if r >= ANN_RECALL:
-            nprobe, recall = p, r
-            break
-    if not nprobe:  # these vectors do not cluster: probing most lists would be slower than exact search
-        del index
-        flat = faiss.IndexIDMap2(faiss.IndexFlatIP(d))
-        flat.add_with_ids(vecs, ids)
-        return "flat", flat, 0, None
-    index.nprobe = nprobe
-    return "ivf", index, nprobe, recall
 
 
 # ---- either store, by location: a folder, or a postgresql:// address ---------------------------

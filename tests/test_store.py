@@ -4,10 +4,12 @@ import os
 import sqlite3
 import threading
 
+import faiss
 import numpy as np
 import pytest
 
 from conftest import write_jsonl
+from qa import ann
 from qa import store as store_mod
 from qa.config import ChunkingConfig
 from qa.engine import QA
@@ -19,6 +21,12 @@ def _engine(where, fake_embedder):
     """An engine on ``where``: a test's tmp_path (its idx/ folder) or an ``index_location``."""
     loc = where if isinstance(where, str) or where.name == "idx" else where / "idx"
     return QA(index_dir=loc, embedder=fake_embedder)
+
+
+def _compact(tmp_path) -> dict:
+    m = store_mod.manifest_of(tmp_path / "idx")
+    with writer(tmp_path / "idx", m.model, m.dim, ChunkingConfig(**m.chunking)) as s:
+        return s.compact()
 
 
 def _snapshot(engine):
@@ -279,20 +287,26 @@ def test_a_large_ingest_commits_batch_by_batch(tmp_path, index_location, fake_em
     assert sorted(e.store.articles) == ["a1", "a2", "a3"]
 
 
-def test_large_segments_get_an_ivf_index_with_measured_recall(monkeypatch):
-    monkeypatch.setattr(store_mod, "ANN_MIN", 2000)
+def test_large_segments_get_an_ivf_sq8_index_with_measured_recall(monkeypatch):
+    monkeypatch.setattr(ann, "ANN_MIN", 2000)
     rng = np.random.default_rng(1)
     centers = rng.normal(size=(40, 32))
     vecs = (centers[rng.integers(0, 40, 6000)] + rng.normal(scale=0.6, size=(6000, 32))).astype(np.float32)
     vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
     ids = np.arange(10, 6010, dtype=np.int64)
-    kind, index, nprobe, recall = store_mod._build_index(vecs, ids)
-    assert kind == "ivf" and recall >= store_mod.ANN_RECALL and 0 < nprobe <= index.nlist // 4
+    built = ann.build(vecs, ids)
+    assert built.kind == "ivf-sq8" and built.recall >= ann.ANN_RECALL and 0 < built.nprobe <= built.index.nlist // 4
     q = vecs[:50] + rng.normal(scale=0.05, size=(50, 32)).astype(np.float32)
-    _, got = index.search(q.astype(np.float32), 10)
+    rows = lambda c: np.asarray(c) - 10  # noqa: E731
     truth = ids[(q @ vecs.T).argsort(axis=1)[:, ::-1][:, :10]]
-    assert np.mean([len(set(a) & set(b)) / 10 for a, b in zip(got, truth)]) >= 0.9
-    assert np.allclose(index.reconstruct(int(ids[5])), vecs[5])
+    for nprobe in (built.nprobe, ann.SPLIT_FROM):  # one thread, and the lists split over two
+        got = [ann.ivf_search(built.index, vecs, rows, x, 10, nprobe) for x in q]
+        assert np.mean([len(set(g[1].tolist()) & set(t.tolist())) / 10 for g, t in zip(got, truth)]) >= 0.9
+        for (scores, found), x in zip(got, q):  # the scores are exact inner products, best first
+            assert np.allclose(scores, vecs[found - 10] @ x, atol=1e-5) and np.all(np.diff(scores) <= 0)
+    odd = faiss.IDSelectorBatch(ids[1::2])  # a filter: only odd positions may come back
+    scores, found = ann.ivf_search(built.index, vecs, rows, q[0], 10, ann.SPLIT_FROM, odd)
+    assert len(found) == 10 and all((f - 10) % 2 == 1 for f in found)
 
 
 def test_qa_compact_command_merges_segments(tmp_path, fake_embedder, articles_jsonl, capsys):
@@ -353,15 +367,64 @@ def test_batches_of_a_stream_share_duplicate_detection(tmp_path, index_location,
     assert e.store.manifest.generation >= 2 and sorted(_engine(index_location, fake_embedder).store.articles) == ["w", "x", "y"]
 
 
+def test_an_ivf_sq8_segment_in_the_store_searches_filters_deletes_reopens_and_compacts(
+        tmp_path, fake_embedder, monkeypatch):
+    """The whole store path of a large segment: written by a commit, re-ranked from its memory-mapped
+    float vectors, filtered, tombstoned, reopened, and merged back by ``compact``."""
+    monkeypatch.setattr(ann, "ANN_MIN", 1500)
+    monkeypatch.setattr(ann, "ANN_RECALL", 0.6)  # the hashed bag-of-words double clusters only loosely
+    monkeypatch.setattr(ann, "SPLIT_FROM", 1)  # every search splits its lists over two threads
+    rng = np.random.default_rng(5)
+    topics = [[f"t{t}w{j}" for j in range(6)] for t in range(25)]
+    recs = [{"id": f"n{i}", "title": "", "source": "Wire" if i % 2 else "Post",
+             "published": f"2024-01-{1 + i % 28:02d}",
+             "text": " ".join(topics[i % 25] + [f"x{rng.integers(0, 400)}" for _ in range(3)]) + "."}
+            for i in range(1800)]
+    e = _engine(tmp_path, fake_embedder)
+    e.ingest([write_jsonl(tmp_path / "many.jsonl", recs)])  # committed in batches: small flat segments
+    assert _compact(tmp_path)["kind"] == "ivf-sq8"
+    e = _engine(tmp_path, fake_embedder)
+    seg = e.store.segments[0]
+    assert len(e.store.segments) == 1 and seg.kind == "ivf-sq8" and seg.nprobe > 0
+    assert isinstance(seg.vectors, np.memmap) and (tmp_path / "idx" / "segments" / f"seg-{seg.no:06d}.vec.npy").exists()
+    some = [int(c) for c in rng.choice(seg.ids, 40, replace=False)]
+    for cid in some:  # exact vectors back, and each finds itself first with its exact score
+        text = e.store.chunks[cid].text
+        v = fake_embedder.encode([text])[0]
+        assert np.allclose(e.store.vector(cid), v, atol=1e-6)
+        best = e.store.search_dense(v, 5)
+        assert best[0][1] == pytest.approx(1.0, abs=1e-5) and np.isclose(best[0][1], float(v @ e.store.vector(best[0][0])))
+    from qa.retrieval import Filters
+    allowed = e.store.prepare_filters(Filters(sources=["Wire"], as_of="2024-01-10"))
+    for cid in some[:10]:
+        for c, _ in e.store.search_dense(e.store.vector(cid), 20, allowed):
+            art = e.store.articles[e.store.chunks[c].doc_id]
+            assert art.source == "Wire" and art.published <= "2024-01-10"
+    victim = e.store.chunks[some[0]].doc_id
+    e.delete([victim])
+    e = _engine(tmp_path, fake_embedder)  # reopened: the IVF segment plus a tombstone
+    assert e.store.segments[0].kind == "ivf-sq8"
+    v = fake_embedder.encode([recs[int(victim[1:])]["text"]])[0]
+    assert all(e.store.chunks[c].doc_id != victim for c, _ in e.store.search_dense(v, 50))
+    report = _compact(tmp_path)
+    assert report["kind"] == "ivf-sq8" and report["vectors"] == 1799
+    e = _engine(tmp_path, fake_embedder)
+    assert [s.kind for s in e.store.segments] == ["ivf-sq8"] and e.store.n_vectors == 1799
+    e.ingest([write_jsonl(tmp_path / "one.jsonl", [{"id": "late", "text": "A late story."}])])  # purges
+    assert sorted(p.name.split(".")[0] for p in (tmp_path / "idx" / "segments").glob("*.vec.npy")) == \
+        [f"seg-{e.store.segments[0].no:06d}"]  # the merged-away segment's vectors are gone
+    assert np.allclose(e.store.vector(some[1]), fake_embedder.encode([e.store.chunks[some[1]].text])[0], atol=1e-6)
+
+
 def test_vectors_that_do_not_cluster_stay_exact(monkeypatch):
     """Where no nprobe up to a quarter of the lists reaches the recall target, an IVF index would be
     slower than exact search: the segment stays flat."""
-    monkeypatch.setattr(store_mod, "ANN_MIN", 2000)
+    monkeypatch.setattr(ann, "ANN_MIN", 2000)
     rng = np.random.default_rng(2)
     vecs = rng.normal(size=(4000, 64)).astype(np.float32)  # uniform on the sphere: no clusters
     vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
-    kind, index, nprobe, recall = store_mod._build_index(vecs, np.arange(4000, dtype=np.int64))
-    assert kind == "flat" and nprobe == 0 and index.ntotal == 4000
+    built = ann.build(vecs, np.arange(4000, dtype=np.int64))
+    assert built.kind == "flat" and built.nprobe == 0 and built.index.ntotal == 4000
 
 
 @pytest.mark.parametrize("commit_chunks", ["1", "4096"])
