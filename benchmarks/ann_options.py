@@ -77,10 +77,10 @@ def main() -> int:
     ids = seg.ids
     vecs = _reconstruct(seg, ids)
     order = np.argsort(ids)
-    rows = lambda c: order[np.searchsorted(ids, c, sorter=order)]  # noqa: E731
+    row_at = lambda c: order[np.searchsorted(ids, c, sorter=order)]  # noqa: E731
 
     def store_search(x, p):
-        return [ann.ivf_search(seg.index, vecs, rows, v, 10, p)[1] for v in x]
+        return [ann.ivf_search(seg.index, vecs, row_at, v, 10, p)[1] for v in x]
     faiss.omp_set_num_threads(2)
     top, pos = faiss.knn(q, vecs, 10, metric=faiss.METRIC_INNER_PRODUCT)
     truth = ids[pos]
@@ -97,7 +97,7 @@ def main() -> int:
         t = ids[faiss.knn(qn, vecs, 10, metric=faiss.METRIC_INNER_PRODUCT)[1]]
         out["calibration_kinds"][f"noise {sigma}"] = recall(store_search(qn, seg.nprobe), t)
     t11 = ids[faiss.knn(own, vecs, 11, metric=faiss.METRIC_INNER_PRODUCT)[1]]
-    got = [ann.ivf_search(seg.index, vecs, rows, v, 11, seg.nprobe)[1] for v in own]
+    got = [ann.ivf_search(seg.index, vecs, row_at, v, 11, seg.nprobe)[1] for v in own]
     out["calibration_kinds"]["leave-one-out"] = recall([g[1:] for g in got], np.array([t[1:] for t in t11]))
     print(f"calibration kinds at nprobe {seg.nprobe}: {out['calibration_kinds']}", file=sys.stderr, flush=True)
 

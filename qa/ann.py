@@ -37,6 +37,7 @@ ANN_RECALL = 0.99  # nprobe is the smallest reaching this recall@10 on the calib
 ANN_RECALL_FLOOR = 0.95  # ... else a quarter of the lists, if that reaches this; else exact search
 CALIBRATION_NOISE = 1.33  # noise norm: a query's cosine to the vector it came from is ~0.6
 SPLIT_FROM = 64  # probes from which a query's lists are scanned by two threads
+RERANK_MIN = 40  # candidates re-ranked exactly, at least (per thread)
 _PROBES = ThreadPoolExecutor(max_workers=4, thread_name_prefix="qa-probe")
 
 
@@ -108,7 +109,7 @@ def ivf_search(index: faiss.IndexIVF, vectors: np.ndarray, rows, q: np.ndarray, 
     q = np.ascontiguousarray(q.reshape(1, -1), dtype=np.float32)
     faiss.omp_set_num_threads(1)
     dists, lists = index.quantizer.search(q, nprobe)
-    k = max(n, 40)  # codes rank approximately: re-rank at least 40
+    k = max(n, RERANK_MIN)  # codes rank approximately: re-rank more than asked
     if nprobe >= SPLIT_FROM:  # interleaved halves: both get near and far lists alike
         other = _PROBES.submit(_scan, index, q, k, lists[0, 1::2], dists[0, 1::2], sel)
         cand = np.concatenate([_scan(index, q, k, lists[0, ::2], dists[0, ::2], sel), other.result()])
