@@ -131,3 +131,26 @@ def test_every_passage_has_its_cosine_read_once(tmp_path, fake_embedder, index_l
         ps = r.search(query, k=4, query_vec=qv)
         assert len(ps) == 4 and len(reads) == 1, (fusion, reads)
         assert all(abs(p.dense - exact[p.chunk.id]) < 1e-5 for p in ps), fusion
+
+
+def test_the_lexical_search_runs_beside_the_dense_one_with_the_same_results(tmp_path, fake_embedder):
+    """On the embedded store the lexical search runs in a worker thread while FAISS searches; the
+    passages are exactly those of the one-thread order, with and without filters."""
+    import threading
+
+    e = _engine(tmp_path, fake_embedder, RECS)
+    store, where = e.store, []
+    lexical = store.search_lexical
+
+    def spy(*a, **kw):
+        where.append(threading.current_thread() is threading.main_thread())
+        return lexical(*a, **kw)
+
+    store.search_lexical = spy
+    asks = [("where did the trade summit open", None), ("weekend football scores", None),
+            ("trade summit", Filters(as_of="2017-01-20", sources=["a.example", "b.example"]))]
+    together = [[(p.doc_id, p.score) for p in e.retriever.search(q, k=4, filters=f)] for q, f in asks]
+    assert where == [False] * 3 and all(together)
+    store.concurrent_searches = False
+    alone = [[(p.doc_id, p.score) for p in e.retriever.search(q, k=4, filters=f)] for q, f in asks]
+    assert where[3:] == [True] * 3 and alone == together

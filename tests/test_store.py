@@ -3,6 +3,7 @@ import json
 import os
 import sqlite3
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import faiss
 import numpy as np
@@ -394,6 +395,11 @@ def test_an_ivf_sq8_segment_in_the_store_searches_filters_deletes_reopens_and_co
         assert np.allclose(e.store.vector(cid), v, atol=1e-6)
         best = e.store.search_dense(v, 5)
         assert best[0][1] == pytest.approx(1.0, abs=1e-5) and np.isclose(best[0][1], float(v @ e.store.vector(best[0][0])))
+    queries = [e.store.vector(cid) for cid in some]
+    alone = [e.store.search_dense(v, 10) for v in queries]
+    with ThreadPoolExecutor(8) as pool:  # concurrent questions share the probe threads: same answers
+        together = list(pool.map(lambda v: e.store.search_dense(v, 10), queries * 4))
+    assert together == alone * 4
     from qa.retrieval import Filters
     allowed = e.store.prepare_filters(Filters(sources=["Wire"], as_of="2024-01-10"))
     for cid in some[:10]:
