@@ -75,12 +75,15 @@ def build(vecs: np.ndarray, ids: np.ndarray) -> Built:
     order = np.argsort(ids)
     rows = lambda c: order[np.searchsorted(ids, c, sorter=order)]  # noqa: E731
     candidates = sorted({p for p in (8, 16, 32, 64, 128, 256, 512) if p < nlist // 4} | {max(1, nlist // 4)})
-    r = 0.0
-    for p in candidates:
-        got = [ivf_search(index, vecs, rows, x, 10, p)[1] for x in q]
-        r = float(np.mean([len(set(a.tolist()) & set(b.tolist())) / 10 for a, b in zip(got, truth)]))
-        if r >= ANN_RECALL:
-            return Built("ivf-sq8", index, p, r)
+    r, threads = 0.0, faiss.omp_get_max_threads()
+    try:
+        for p in candidates:
+            got = [ivf_search(index, vecs, rows, x, 10, p)[1] for x in q]
+            r = float(np.mean([len(set(a.tolist()) & set(b.tolist())) / 10 for a, b in zip(got, truth)]))
+            if r >= ANN_RECALL:
+                return Built("ivf-sq8", index, p, r)
+    finally:  # the query path's one thread must not outlive the calibration (an ingest embeds next)
+        faiss.omp_set_num_threads(threads)
     if r >= ANN_RECALL_FLOOR:  # a quarter of the lists came close: still far cheaper than exact search
         return Built("ivf-sq8", index, candidates[-1], r)
     del index  # these vectors do not cluster: probing most lists would be slower than exact search

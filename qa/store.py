@@ -491,8 +491,8 @@ class RowStore:
 
 
 class IndexStore(RowStore):
-    concurrent_searches = True  # FAISS releases the GIL; lexical reads use a connection per thread
     """The embedded store: SQLite rows, FAISS and BM25 segments (see the module docstring)."""
+    concurrent_searches = True  # FAISS releases the GIL; lexical reads use a connection per thread
 
     def __init__(self, directory: str | Path, manifest: Manifest, db_path: Path | None = None,
                  writable: bool = False):

@@ -295,7 +295,9 @@ def test_large_segments_get_an_ivf_sq8_index_with_measured_recall(monkeypatch):
     vecs = (centers[rng.integers(0, 40, 6000)] + rng.normal(scale=0.6, size=(6000, 32))).astype(np.float32)
     vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
     ids = np.arange(10, 6010, dtype=np.int64)
+    faiss.omp_set_num_threads(2)
     built = ann.build(vecs, ids)
+    assert faiss.omp_get_max_threads() == 2  # the calibration's one-thread searches leave the writer's setting
     assert built.kind == "ivf-sq8" and built.recall >= ann.ANN_RECALL and 0 < built.nprobe <= built.index.nlist // 4
     q = vecs[:50] + rng.normal(scale=0.05, size=(50, 32)).astype(np.float32)
     rows = lambda c: np.asarray(c) - 10  # noqa: E731
