@@ -7,7 +7,7 @@ Layout of an index directory::
                                  lexical term over all live chunks: the global BM25 IDF)
     segments/seg-000007.faiss    the vectors of one commit (or of a merge): exact (flat) while
                                  small, IVF-SQ8 past ``ANN_MIN`` vectors (qa/ann.py)
-    segments/seg-000007.vec.npy  an IVF-SQ8 segment's float32 vectors (its exact re-rank), memory-mapped
+    segments/seg-000007.vec.npy  an IVF-SQ8 segment's float32 vectors (its exact re-rank), read by row
     segments/seg-000007.npz      their chunk ids, publication days and source codes (filters)
     segments/seg-000007.lex/     their BM25 postings, memory-mapped (qa/lexical.py)
     .write.lock                  held by the one process that is writing
@@ -175,7 +175,7 @@ class Segment:
     ids: np.ndarray  # chunk ids, int64
     nprobe: int = 0
     lex: LexicalSegment | None = None
-    vectors: np.ndarray | None = None  # float32 rows aligned with ``ids`` (ivf-sq8: memory-mapped)
+    vectors: ann.VectorFile | None = None  # ivf-sq8: float32 rows aligned with ``ids``, read on demand
 
 
 def _affordable(terms: list[str], df: dict[str, int]) -> list[str]:
@@ -639,7 +639,7 @@ class IndexStore(RowStore):
             flags = faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY if kind == "flat" else 0
             index = faiss.read_index(f"{base}.faiss", flags)
             lex = LexicalSegment.load(Path(f"{base}.lex"))
-            vectors = load_npy(f"{base}.vec.npy", mmap_mode="r") if kind == "ivf-sq8" else None
+            vectors = ann.VectorFile(f"{base}.vec.npy") if kind == "ivf-sq8" else None
         except FileNotFoundError:
             raise
         except (OSError, ValueError, RuntimeError) as e:
@@ -664,7 +664,7 @@ class IndexStore(RowStore):
     def vector(self, cid: int) -> np.ndarray:
         seg = self.segments[self.segment_of[cid]]
         if seg.vectors is not None:
-            return np.array(seg.vectors[self.row_of[cid]], dtype=np.float32)
+            return seg.vectors[int(self.row_of[cid])]
         return seg.index.reconstruct(int(cid))
 
     def vector_matrix(self) -> tuple[np.ndarray, np.ndarray]:
@@ -910,7 +910,7 @@ class IndexStore(RowStore):
             ids = self._segment_ids(no)
             keep = ~np.isin(ids, dead)
             kind = db.execute("SELECT kind FROM segments WHERE no = ?", (no,)).fetchone()[0]
-            vectors = load_npy(f"{base}.vec.npy", mmap_mode="r") if kind == "ivf-sq8" else None
+            vectors = ann.VectorFile(f"{base}.vec.npy") if kind == "ivf-sq8" else None
             seg = Segment(no, kind, faiss.read_index(f"{base}.faiss"), ids, vectors=vectors)
             parts.append((_reconstruct(seg, ids[keep]), ids[keep], meta["days"][keep], meta["sources"][keep],
                           (LexicalSegment.load(Path(f"{base}.lex")), keep)))

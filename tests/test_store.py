@@ -389,7 +389,7 @@ def test_an_ivf_sq8_segment_in_the_store_searches_filters_deletes_reopens_and_co
     e = _engine(tmp_path, fake_embedder)
     seg = e.store.segments[0]
     assert len(e.store.segments) == 1 and seg.kind == "ivf-sq8" and seg.nprobe > 0
-    assert isinstance(seg.vectors, np.memmap) and (tmp_path / "idx" / "segments" / f"seg-{seg.no:06d}.vec.npy").exists()
+    assert isinstance(seg.vectors, ann.VectorFile) and (tmp_path / "idx" / "segments" / f"seg-{seg.no:06d}.vec.npy").exists()
     some = [int(c) for c in rng.choice(seg.ids, 40, replace=False)]
     for cid in some:  # exact vectors back, and each finds itself first with its exact score
         text = e.store.chunks[cid].text
