@@ -5,8 +5,9 @@
 2. Features per sentence (``ExtractiveAnswerer.score``): how well it matches the question
    (MiniLM cosine, alone or read with the sentence before it; IDF-weighted question-word
    coverage; the passage's cosine; whether it holds what the question asks for -- a number for
-   "how many", a date for "when", a name for "who"; whether it adds anything beyond the
-   question or names something the question does not; the question's focus word), and *the
+   "how many", a date for "when", a name for "who", a country or US state the question does not
+   name for "which country" (``qa.places``); whether it adds anything beyond the question or
+   names something the question does not; the question's focus word), and *the
    evidence*: its passage's rank and final retrieval score relative to the top passage
    (date-aware when ``as_of`` is given), so the best-ranked passage wins unless another's
    sentence is clearly better. Position in the article is deliberately not a feature (see
@@ -42,6 +43,7 @@ import numpy as np
 
 from .config import AnswerConfig
 from .embeddings import Embedder
+from .places import KINDS, places
 from .support import names, numbers
 from .retrieval import _day, temporal_cue
 from .text import STOPWORDS, content_terms, sentence_spans, stem, words
@@ -70,12 +72,20 @@ class Candidate:
     dependent: bool = False  # leans on the sentence before it (in the same passage)
 
 
+_PLACE_QUESTION = re.compile(r"\b(?:which|what)\s+(?:[\w-]+\s+){0,2}?(country|countries|nation|nations|state|states)\b|"
+                             r"\bthis (country|nation)\b", re.I)
+
+
 def expected_type(question: str) -> str | None:
+    """What the question asks for: "number", "date", "country", "state" (a US state), "name" or None."""
     q = question.lower()
     if re.search(r"\bhow (many|much)\b|\bwhat (number|percentage|share)\b|\bhow (old|long|far)\b", q):
         return "number"
     if re.search(r"\bwhen\b|\bwhat (year|date|day|month)\b", q):
         return "date"
+    m = _PLACE_QUESTION.search(question)
+    if m:
+        return "state" if (m.group(1) or m.group(2)).lower().startswith("state") else "country"
     if re.search(r"\bwho(m|se)?\b", q):
         return "name"
     return None
@@ -103,7 +113,11 @@ def focus_term(question: str) -> str | None:
     return stem(rest[0])
 
 
-def has_type(sentence: str, kind: str | None) -> bool:
+def has_type(sentence: str, kind: str | None, question: str = "") -> bool:
+    """Does the sentence hold what ``expected_type`` asked for? A country or state counts only when
+    the question does not name it already ("Sri Lanka's president fled to which country?")."""
+    if kind in KINDS:
+        return bool(places(sentence, kind) - places(question, kind))
     if kind == "number":
         return bool(numbers(sentence))
     if kind == "date":
@@ -245,7 +259,7 @@ class ExtractiveAnswerer:
             c.features = {
                 "sim": 0.0, "lex": lex,
                 "pdense": c.passage.dense if c.passage.dense is not None else 0.0,
-                "typed": float(has_type(c.text, kind)),
+                "typed": float(has_type(c.text, kind, asked)),
                 "adds": float(bool(s_terms - q_terms) or not s_terms),
                 "novel": float(bool((names(c.text) | numbers(c.text)) - q_facts)),
                 "rank": (c.passage.rank - 1) / 9, "score_gap": c.passage.score - top_score,

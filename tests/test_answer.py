@@ -185,3 +185,19 @@ def test_the_answer_follows_the_top_passages_article_unless_another_is_clearly_l
     near_one = [cand("expel", 2, 0.87), cand("lavrov", 1, 0.75)]  # only 0.12 apart, yet odds 6.7 against 3
     assert a.follow_evidence(near_one)[0].passage.doc_id == "expel"
     assert a.follow_evidence([top, other])[0] is top and a.follow_evidence([other]) == [other]
+
+
+def test_place_questions_want_a_place_the_question_does_not_name():
+    from qa.answer import expected_type, has_type
+
+    q = "Sri Lankan President Gotabaya Rajapaksa fled to which country this week?"
+    assert expected_type(q) == "country"
+    assert has_type("Rajapaksa travelled to the Maldives as protests went on.", "country", q)
+    assert not has_type("The president of Sri Lanka has fled the nation.", "country", q)  # named in the question
+    assert expected_type("This country pardoned more than 4,000 prisoners.") == "country"
+    assert expected_type("Which US state now has the highest gas prices?") == "state"
+    assert has_type("Gas in Washington costs $4.90.", "state", "Which state took the crown from California?")
+    assert not has_type("Gas in California is cheaper.", "state", "Which state took the crown from California?")
+    assert expected_type("How many countries signed the pact?") == "number"  # a count, not a place
+    assert expected_type("Who will mediate the talks?") == "name"
+
