@@ -31,10 +31,11 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "data" / "news-dev"
-# Position in the article (lead sentence, first sentence of the passage) is not a feature on purpose:
-# news-dev's evidence paragraphs put the answer in their first sentence, and a model that learned that
-# picked article leads in longer articles (measured on eval/sets/demo.jsonl: answer accuracy 0.71 with
-# position features, 0.89 without).
+# Position is not fitted on purpose: news-dev's evidence paragraphs put the answer in their first sentence,
+# and a model that learned that picked leads in longer articles (measured on eval/sets/demo.jsonl: answer
+# accuracy 0.71 with position features, 0.89 without). The one position feature, the article's lead sentence
+# ("lead"), has a weight set by hand in qa/config.py: keep it with --keep-sentence-weights (a fit without it
+# learns news-dev's own, larger weight).
 
 
 def collect(engine, questions, dated: bool, progress=None) -> list[dict]:
@@ -170,8 +171,8 @@ def main(argv=None) -> None:
     ap.add_argument("--corpus", default=str(SHARED / "corpus.jsonl"))
     ap.add_argument("--max-false-abstention", type=float, default=0.08)
     ap.add_argument("--keep-sentence-weights", action="store_true",
-                    help="fit only the confidence models, on the sentence weights in qa/config.py (which hold three "
-                         "hand-set values, see README: focus, dependent, typed)")
+                    help="fit only the confidence models, on the sentence weights in qa/config.py (which hold four "
+                         "hand-set values, see README: focus, dependent, typed, lead)")
     args = ap.parse_args(argv)
     if not Path(args.questions).exists():
         sys.exit(f"{args.questions} not found (news-dev lives in ../shared/data, beside the project)")

@@ -7,11 +7,11 @@
    coverage; the passage's cosine; whether it holds what the question asks for -- a number for
    "how many", a date for "when", a name for "who", a country or US state the question does not
    name for "which country" (``qa.places``); whether it adds anything beyond the question or
-   names something the question does not; the question's focus word), and *the
-   evidence*: its passage's rank and final retrieval score relative to the top passage
-   (date-aware when ``as_of`` is given), so the best-ranked passage wins unless another's
-   sentence is clearly better. Position in the article is deliberately not a feature (see
-   ``eval/fit_answerer.py``).
+   names something the question does not; the question's focus word; whether it is its
+   article's lead sentence), and *the evidence*: its passage's rank and final retrieval score
+   relative to the top passage (date-aware when ``as_of`` is given), so the best-ranked passage
+   wins unless another's sentence is clearly better. Position is not fitted (see
+   ``eval/fit_answerer.py``): only the article's lead has a weight, set by hand.
 3. A logistic model turns the features into the probability that the sentence holds the answer
    (``AnswerConfig.sentence_weights``, fitted by ``eval/fit_answerer.py`` on the earlier half of
    news-dev by date and checked on the later half).
@@ -19,10 +19,10 @@
    article's sentence is clearly likelier (``other_article_margin``). The sentence before it joins
    (same citation, one contiguous span) only when the chosen sentence leans on it (a pronoun or
    connective, "he said", "The talks" after the sentence that introduced them); in an article's
-   short lead paragraph, the paragraph's other likeliest sentence joins when both fit in
-   ``lead_pair_words`` words. Only a question that asks for several things ("which countries",
-   "both", comparisons) gets more sentences, each from a different article and each adding a
-   fact the others do not.
+   short lead paragraph, the paragraph's other likeliest sentence joins when the scorer cannot
+   tell the two apart (``lead_pair_ratio``) and both fit in ``lead_pair_words`` words. Only a
+   question that asks for several things ("which countries", "both", comparisons) gets more
+   sentences, each from a different article and each adding a fact the others do not.
 5. Confidence: a second logistic model over the best sentence's probability and the top
    passage's relevance and cosine -- plus, only for a dated question that asks about recent
    events ("this week", "latest", "on Tuesday"), the top passage's freshness; an undated
@@ -70,6 +70,7 @@ class Candidate:
     terms: frozenset[str] | set[str] = frozenset()  # question terms the sentence contains
     features: dict | None = None  # what the score is computed from (see ExtractiveAnswerer.score)
     dependent: bool = False  # leans on the sentence before it (in the same passage)
+    lead: bool = False  # the first sentence of its article (news puts the main fact there)
 
 
 _PLACE_QUESTION = re.compile(r"\b(?:which|what)\s+(?:[\w-]+\s+){0,2}?(country|countries|nation|nations|state|states)\b|"
@@ -200,10 +201,11 @@ class ExtractiveAnswerer:
             text = self.article_text(p.doc_id)
             before = sentence_spans(text, max(0, p.chunk.start - 600), p.chunk.start)
             prev = (before[-1] if before and p.chunk.start - before[-1][1] <= 2 else None)
-            for s, e in sentence_spans(text, p.chunk.start, p.chunk.end):
+            for n, (s, e) in enumerate(sentence_spans(text, p.chunk.start, p.chunk.end)):
                 if len(text[s:e]) >= 12 and (p.doc_id, s) not in seen:
                     seen.add((p.doc_id, s))
-                    c = Candidate(p, s, e, text[s:e], context=text[prev[0]:prev[1]] if prev else "")
+                    c = Candidate(p, s, e, text[s:e], context=text[prev[0]:prev[1]] if prev else "",
+                                  lead=p.chunk.start == 0 and n == 0)
                     c.prev_span = prev
                     out.append(c)
                 prev = (s, e)
@@ -266,6 +268,7 @@ class ExtractiveAnswerer:
                 "relevance_gap": _relevance(c.passage) - top_rel, "words": min(len(c.text.split()), 60) / 60,
                 "dependent": float(c.dependent), "question_terms": len(c.terms) / 5,
                 "focus": float(focus is not None and focus in s_terms),
+                "lead": float(c.lead),
             }
         w_sim = cfg.sentence_weights.get("sim", 0.0)
         if w_sim <= 0 or any(c.passage.dense is None for c in cands):
@@ -389,16 +392,19 @@ class ExtractiveAnswerer:
 
     def span(self, c: Candidate, cands: list[Candidate]) -> tuple[int, int]:
         """The cited span: the sentence; with the one before it when it leans on it; and, in a short
-        lead paragraph, with the paragraph's other most likely sentence when together they stay
-        within ``lead_pair_words`` words. Always one contiguous stretch of the passage."""
+        lead paragraph, with the paragraph's other most likely sentence when the scorer cannot tell
+        the two apart -- its probability at least ``lead_pair_ratio`` of the chosen one's -- and
+        together they stay within ``lead_pair_words`` words (words go where the answer is uncertain,
+        not to answers that are clear). Always one contiguous stretch of the passage."""
+        cfg = self.config
         start, end = (c.prev_span[0], c.end) if c.dependent else (c.start, c.end)
-        if c.passage.chunk.start == 0 and self.config.lead_pair_words:
+        if c.passage.chunk.start == 0 and cfg.lead_pair_words:
             text = self.article_text(c.passage.doc_id)
             others = [o for o in cands if o.passage is c.passage and o is not c]
             if others:
                 o = max(others, key=lambda x: x.score)
                 s2, e2 = min(start, o.start), max(end, o.end)
-                if len(text[s2:e2].split()) <= self.config.lead_pair_words:
+                if o.score >= cfg.lead_pair_ratio * c.score and len(text[s2:e2].split()) <= cfg.lead_pair_words:
                     start, end = s2, e2
         return start, end
 

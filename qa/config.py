@@ -57,9 +57,10 @@ class AnswerConfig:
     sentence_weights: dict = field(default_factory=lambda: dict(SENTENCE_WEIGHTS))
     confidence_weights: dict = field(default_factory=lambda: dict(CONFIDENCE_WEIGHTS))  # questions without a date
     confidence_weights_dated: dict = field(default_factory=lambda: dict(CONFIDENCE_WEIGHTS_DATED))
-    abstain_threshold: float = 0.28  # abstain when the confidence is below it (undated questions)
-    abstain_threshold_dated: float = 0.185  # the same for questions with as_of
-    lead_pair_words: int = 45  # a lead paragraph's two likeliest sentences are cited together up to this length
+    abstain_threshold: float = 0.285  # abstain when the confidence is below it (undated questions)
+    abstain_threshold_dated: float = 0.175  # the same for questions with as_of
+    lead_pair_words: int = 55  # a lead paragraph's two likeliest sentences are cited together up to this length,
+    lead_pair_ratio: float = 0.6  # when the second's probability is at least this share of the first's
     relative_margin: float = 0.85  # extra sentences (several-part questions) score within this ratio of the best
     other_article_margin: float = 0.5  # the answer leaves the top passage's article only for a sentence whose
     # log-odds are this much higher (odds 1.65x)
@@ -71,9 +72,9 @@ class AnswerConfig:
     focus_weight: float = 2.0  # extra weight of the question's focus word (see answer.focus_term)
 
 
-SENTENCE_WEIGHTS = {"bias": -2.6296, "sim": 1.8088, "lex": -0.5545, "pdense": 1.4402, "typed": 2.0, "adds": -1.4494, "novel": 0.5339, "rank": -6.5794, "score_gap": 5.6719, "relevance_gap": -3.0703, "words": 0.2192, "dependent": 0.0, "question_terms": 1.9008, "focus": 1.0}
-CONFIDENCE_WEIGHTS = {"bias": -5.244, "sentence": 0.3765, "relevance": 3.9402, "dense": 4.7902}
-CONFIDENCE_WEIGHTS_DATED = {"bias": -4.9841, "sentence": 1.2492, "relevance": 2.9489, "dense": 4.5486, "recent_cue": -1.0673, "fresh_if_cue": 3.3654}
+SENTENCE_WEIGHTS = {"bias": -2.6296, "sim": 1.8088, "lex": -0.5545, "pdense": 1.4402, "typed": 2.0, "adds": -1.4494, "novel": 0.5339, "rank": -6.5794, "score_gap": 5.6719, "relevance_gap": -3.0703, "words": 0.2192, "dependent": 0.0, "question_terms": 1.9008, "focus": 1.0, "lead": 1.0}
+CONFIDENCE_WEIGHTS = {"bias": -5.1723, "sentence": 0.1105, "relevance": 4.1517, "dense": 4.8181}
+CONFIDENCE_WEIGHTS_DATED = {"bias": -5.5145, "sentence": 1.7424, "relevance": 3.1272, "dense": 4.3836, "recent_cue": -1.0751, "fresh_if_cue": 3.3032}
 
 
 def as_dict(*configs) -> dict:

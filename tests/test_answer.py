@@ -201,3 +201,41 @@ def test_place_questions_want_a_place_the_question_does_not_name():
     assert expected_type("How many countries signed the pact?") == "number"  # a count, not a place
     assert expected_type("Who will mediate the talks?") == "name"
 
+
+def test_the_articles_first_sentence_is_its_lead(tmp_path, fake_embedder):
+    from qa.answer import ExtractiveAnswerer
+
+    e = _engine(tmp_path, fake_embedder)
+    q = "Which island was shaken by a wave of earthquakes this week?"
+    passages = e.retriever.search(q, k=3)
+    a = ExtractiveAnswerer(fake_embedder, e.article_text, e.answer_config)
+    cands = a.candidates(passages)
+    a.score(q, fake_embedder.encode([q])[0], cands)
+    leads = {c.text for c in cands if c.lead}
+    assert leads == {e.article_text(p.doc_id).split(". ")[0] + "." for p in passages}
+    assert all(c.features["lead"] == float(c.lead) for c in cands)
+    assert e.answer_config.sentence_weights["lead"] > 0
+
+
+def test_a_lead_paragraph_pairs_its_sentences_only_when_the_scorer_cannot_tell_them_apart():
+    """``span``: the paragraph's other likeliest sentence joins the chosen one when its probability is
+    at least ``lead_pair_ratio`` of the chosen one's and both fit in ``lead_pair_words``."""
+    from qa.answer import Candidate, ExtractiveAnswerer
+    from qa.config import AnswerConfig
+    from qa.types import Chunk, Passage
+
+    text = "Moderna applied for authorization on Monday. Pfizer had applied two weeks earlier."
+    first_end = text.index(".") + 1
+    p = Passage(chunk=Chunk(0, "vax", 0, len(text), text, 14), title="", source="", url="", published="",
+                score=1.0, rank=1)
+
+    def pair(p_first, p_second, **cfg):
+        a = ExtractiveAnswerer(None, lambda d: text, AnswerConfig(**cfg))
+        c1 = Candidate(p, 0, first_end, text[:first_end], score=p_first, lead=True)
+        c2 = Candidate(p, first_end + 1, len(text), text[first_end + 1:], score=p_second)
+        return text[slice(*a.span(c1, [c1, c2]))]
+
+    assert pair(0.8, 0.6) == text  # 0.6 >= 0.6 * 0.8: either may hold the answer, both are cited
+    assert pair(0.9, 0.3) == text[:first_end]  # the first is clearly the one: it is cited alone
+    assert pair(0.8, 0.6, lead_pair_words=8) == text[:first_end]  # together over the word budget
+    assert pair(0.8, 0.6, lead_pair_words=0) == text[:first_end]  # pairing off
