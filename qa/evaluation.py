@@ -104,6 +104,22 @@ def shift_as_of(questions: list[Question], days: int) -> list[Question]:
     return out
 
 
+def question_set(questions: list[Question]) -> dict:
+    """How many different questions a set holds, and which are labelled both ways: the same question
+    (text and ``as_of``) once answerable and once unanswerable. No answer can be right for both copies,
+    so such rows bound correct rejection and false abstention together (news-dev: 2,094 rows, 1,591
+    different questions, 17 of them labelled both ways over 20 unanswerable and 54 answerable rows)."""
+    groups: dict[tuple[str, str | None], list[Question]] = {}
+    for q in questions:
+        groups.setdefault((" ".join(q.question.lower().split()), q.as_of), []).append(q)
+    both = [g for g in groups.values() if len({q.answerable for q in g}) > 1]
+    return {"distinct": len(groups), "repeated_rows": len(questions) - len(groups),
+            "labelled_both_ways": len(both),
+            "rows_labelled_both_ways": {"answerable": sum(q.answerable for g in both for q in g),
+                                        "unanswerable": sum(not q.answerable for g in both for q in g)},
+            "examples": sorted({g[0].id for g in both})[:5]}
+
+
 def sample_questions(questions: list[Question], n: int, min_unanswerable: float = 0.15) -> list[Question]:
     """``n`` questions spread evenly over the set, unanswerable ones over-sampled to at least
     ``min_unanswerable`` of them (all of them when there are fewer); deterministic, in file order."""
@@ -252,6 +268,7 @@ def run(engine, questions: list[Question], k: int = 10, ignore_as_of: bool = Fal
         if progress:
             progress(i + 1, len(questions))
     metrics = summarize(rows)
+    metrics["question_set"] = question_set(questions)
     if (split := gold_in_corpus(rows)) is not None:
         metrics["gold_in_corpus"] = split
     if mode != "extractive":
@@ -455,6 +472,13 @@ def print_table(metrics: dict, compare: dict | None = None, file=sys.stdout,
                 answers: dict | None = None) -> None:
     print(f"questions: {metrics['n_questions']} ({metrics['n_answerable']} answerable, "
           f"{metrics['n_unanswerable']} unanswerable)", file=file)
+    qs = metrics.get("question_set")
+    if qs and (qs["repeated_rows"] or qs["labelled_both_ways"]):
+        both = qs["rows_labelled_both_ways"]
+        print(f"question set  {qs['distinct']} different questions ({qs['repeated_rows']} rows repeat one); "
+              f"{qs['labelled_both_ways']} labelled both answerable and unanswerable ({both['answerable']} + "
+              f"{both['unanswerable']} rows, e.g. {', '.join(qs['examples'][:3])}): no answer is right for both",
+              file=file)
     for group in ("retrieval", "answer", "abstention", "faithfulness", "latency_ms"):
         vals = "  ".join(f"{k}={v:.3f}" if group != "latency_ms" and "words" not in k else f"{k}={v:.1f}"
                          for k, v in metrics[group].items())

@@ -59,6 +59,27 @@ def test_shifting_as_of_asks_the_same_questions_later():
         shift_as_of([Question("d", "?", [], False, [], "last week")], 30)
 
 
+def test_question_set_counts_repeats_and_questions_labelled_both_ways():
+    import io
+
+    from qa.evaluation import print_table, question_set, summarize
+
+    qs = [Question("a", "Who won?", ["x"], True, ["d1"], "2020-01-03"),
+          Question("a", "Who  won?", [], False, [], "2020-01-03"),  # the same question, labelled unanswerable
+          Question("a", "Who won?", ["x"], True, ["d1"], "2020-01-03"),
+          Question("b", "Who won?", ["y"], True, ["d2"], "2021-05-01"),  # asked on another day: another question
+          Question("c", "Where?", [], False, [], None)]
+    got = question_set(qs)
+    assert got == {"distinct": 3, "repeated_rows": 2, "labelled_both_ways": 1,
+                   "rows_labelled_both_ways": {"answerable": 2, "unanswerable": 1}, "examples": ["a"]}
+    assert question_set(qs[3:])["labelled_both_ways"] == 0 and question_set(qs[3:])["repeated_rows"] == 0
+    metrics = summarize([])
+    metrics["question_set"] = got
+    out = io.StringIO()
+    print_table(metrics, file=out)
+    assert "1 labelled both answerable and unanswerable (2 + 1 rows, e.g. a)" in out.getvalue()
+
+
 def test_cited_sentences_parse_markers():
     assert cited_sentences("One fact. [1] Two facts. [2][3] Loose end.") == [
         ("One fact.", [1]), ("Two facts.", [2, 3]), ("Loose end.", [])]
