@@ -298,7 +298,7 @@ def test_large_segments_get_an_ivf_sq8_index_with_measured_recall(monkeypatch):
     faiss.omp_set_num_threads(2)
     built = ann.build(vecs, ids)
     assert faiss.omp_get_max_threads() == 2  # the calibration's one-thread searches leave the writer's setting
-    assert built.kind == "ivf-sq8" and built.recall >= ann.ANN_RECALL and 0 < built.nprobe <= built.index.nlist // 4
+    assert built.kind == "ivf-sq8" and built.recall >= ann.ANN_RECALL and 0 < built.nprobe <= built.index.nlist // 3
     q = vecs[:50] + rng.normal(scale=0.05, size=(50, 32)).astype(np.float32)
     rows = lambda c: np.asarray(c) - 10  # noqa: E731
     truth = ids[(q @ vecs.T).argsort(axis=1)[:, ::-1][:, :10]]
@@ -424,8 +424,31 @@ def test_an_ivf_sq8_segment_in_the_store_searches_filters_deletes_reopens_and_co
     assert np.allclose(e.store.vector(some[1]), fake_embedder.encode([e.store.chunks[some[1]].text])[0], atol=1e-6)
 
 
+def test_a_third_of_the_lists_is_probed_when_a_quarter_falls_short(monkeypatch):
+    """The calibration's candidates go up to a third of the lists: where every smaller nprobe misses the
+    recall target (here forced: their searches return nothing right), the third is chosen, and it is
+    the one searched with afterwards."""
+    monkeypatch.setattr(ann, "ANN_MIN", 2000)
+    rng = np.random.default_rng(1)
+    centers = rng.normal(size=(40, 32))
+    vecs = (centers[rng.integers(0, 40, 6000)] + rng.normal(scale=0.6, size=(6000, 32))).astype(np.float32)
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    real, tried = ann.ivf_search, set()
+
+    def short_below_a_third(index, vectors, rows, q, n, nprobe, sel=None):
+        tried.add(nprobe)
+        scores, found = real(index, vectors, rows, q, n, nprobe, sel)
+        return (scores, found) if nprobe >= index.nlist // 3 else (scores, found + 10**6)
+
+    monkeypatch.setattr(ann, "ivf_search", short_below_a_third)
+    built = ann.build(vecs, np.arange(6000, dtype=np.int64))
+    nlist = built.index.nlist
+    assert built.kind == "ivf-sq8" and built.nprobe == nlist // 3 and built.recall >= ann.ANN_RECALL
+    assert nlist // 4 in tried and max(tried) == nlist // 3
+
+
 def test_vectors_that_do_not_cluster_stay_exact(monkeypatch):
-    """Where no nprobe up to a quarter of the lists reaches the recall target, an IVF index would be
+    """Where no nprobe up to a third of the lists reaches the recall target, an IVF index would be
     slower than exact search: the segment stays flat."""
     monkeypatch.setattr(ann, "ANN_MIN", 2000)
     rng = np.random.default_rng(2)
