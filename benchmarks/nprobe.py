@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from scale import StandInEmbedder, probe_queries  # noqa: E402
+from scale import StandInEmbedder, dense_recall, probe_queries  # noqa: E402
 
 
 def main() -> int:
@@ -52,12 +52,9 @@ def main() -> int:
     for n, seed in enumerate(int(s) for s in args.seeds.split(",")):
         queries = probe_queries(store, np.random.default_rng(seed))
         qvecs = emb.encode(queries)
-        _, truth = faiss.knn(qvecs, vecs, 10, metric=faiss.METRIC_INNER_PRODUCT)
         for p in values:
             seg.nprobe = p
-            got = [{c for c, _ in store.search_dense(v, 10)} for v in qvecs]
-            rows[p]["recall@10"].append(round(float(np.mean([len(g & set(ids[t].tolist())) / 10
-                                                             for g, t in zip(got, truth)])), 4))
+            rows[p]["recall@10"].append(round(dense_recall(store, qvecs, ids, vecs), 4))
         if n:
             continue
         for timed in (False, True, True):  # one untimed pass (pages, caches), then two timed ones

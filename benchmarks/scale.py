@@ -205,6 +205,16 @@ def probe_queries(store, rng: np.random.Generator, n_queries: int = 200) -> list
     return queries
 
 
+def dense_recall(store, qvecs: np.ndarray, ids: np.ndarray, vecs: np.ndarray) -> float:
+    """recall@10 of the store's dense search (ANN when large) against exact search over ``vecs``
+    (rows of the chunk ids ``ids``, from ``store.vector_matrix()``)."""
+    import faiss
+
+    _, truth = faiss.knn(qvecs, vecs, 10, metric=faiss.METRIC_INNER_PRODUCT)
+    return float(np.mean([len({c for c, _ in store.search_dense(v, 10)} & set(ids[t].tolist())) / 10
+                          for v, t in zip(qvecs, truth)]))
+
+
 def probe(directory: str | Path) -> dict:
     """Runs in a fresh process: open + first answer, warm timings, recall, peak RSS."""
     from qa.engine import QA
@@ -238,12 +248,8 @@ def probe(directory: str | Path) -> dict:
     asks = timed(lambda q, v: engine.ask(q, as_of="2020-06-01"))
     rss_serving = _peak_rss_gb()  # before the recall check's copies
     # recall@10 of the dense search against exact search over the same vectors
-    import faiss
-
     ids, vecs = store.vector_matrix()
-    _, truth = faiss.knn(qvecs, vecs, 10, metric=faiss.METRIC_INNER_PRODUCT)
-    recall = float(np.mean([len({c for c, _ in store.search_dense(v, 10)} & set(ids[t].tolist())) / 10
-                            for v, t in zip(qvecs, truth)]))
+    recall = dense_recall(store, qvecs, ids, vecs)
     pct = lambda xs, p: round(float(np.percentile(xs, p)), 1)  # noqa: E731
     return {"open_first_answer_s": round(t_open, 2), "first_answer_citations": len(first.citations),
             "retrieval_ms_p50": pct(plain, 50), "retrieval_ms_p95": pct(plain, 95),

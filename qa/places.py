@@ -74,8 +74,9 @@ KINDS = ("country", "state")
 
 
 def _names(block: str) -> list[str]:
-    single, _, multi = block.partition("|")
-    return single.split() + [m.strip() for m in ("|" + multi).split("|") if m.strip()]
+    """One-word names separated by spaces, then multi-word names each after a "|"."""
+    single, *multi = block.split("|")
+    return single.split() + [m.strip() for m in multi if m.strip()]
 
 
 @lru_cache(maxsize=None)
@@ -93,8 +94,10 @@ def _table(kind: str) -> tuple[re.Pattern, dict[str, str]]:
     return re.compile(rf"(?<![\w-])({alternatives})(?![\w-])"), canon
 
 
-def places(text: str, kind: str) -> set[str]:
+@lru_cache(maxsize=4096)
+def places(text: str, kind: str) -> frozenset[str]:
     """The countries (``kind="country"``) or US states (``"state"``) that ``text`` names, by one
-    name each: "the United States" and "American" are both ``"US"``."""
+    name each: "the United States" and "American" are both ``"US"``. Remembered by text: the
+    answerer asks for the question's places once per candidate sentence."""
     pattern, canon = _table(kind)
-    return {canon[m] for m in pattern.findall(text)}
+    return frozenset(canon[m] for m in pattern.findall(text))

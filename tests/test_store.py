@@ -288,12 +288,17 @@ def test_a_large_ingest_commits_batch_by_batch(tmp_path, index_location, fake_em
     assert sorted(e.store.articles) == ["a1", "a2", "a3"]
 
 
+def _clustered_vectors(rng: np.random.Generator) -> np.ndarray:
+    """6,000 unit vectors around 40 centres in 32 dimensions: the kind IVF calibrates on."""
+    centers = rng.normal(size=(40, 32))
+    vecs = (centers[rng.integers(0, 40, 6000)] + rng.normal(scale=0.6, size=(6000, 32))).astype(np.float32)
+    return vecs / np.linalg.norm(vecs, axis=1, keepdims=True)
+
+
 def test_large_segments_get_an_ivf_sq8_index_with_measured_recall(monkeypatch):
     monkeypatch.setattr(ann, "ANN_MIN", 2000)
     rng = np.random.default_rng(1)
-    centers = rng.normal(size=(40, 32))
-    vecs = (centers[rng.integers(0, 40, 6000)] + rng.normal(scale=0.6, size=(6000, 32))).astype(np.float32)
-    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    vecs = _clustered_vectors(rng)
     ids = np.arange(10, 6010, dtype=np.int64)
     faiss.omp_set_num_threads(2)
     built = ann.build(vecs, ids)
@@ -426,13 +431,10 @@ def test_an_ivf_sq8_segment_in_the_store_searches_filters_deletes_reopens_and_co
 
 def test_a_third_of_the_lists_is_probed_when_a_quarter_falls_short(monkeypatch):
     """The calibration's candidates go up to a third of the lists: where every smaller nprobe misses the
-    recall target (here forced: their searches return nothing right), the third is chosen, and it is
-    the one searched with afterwards."""
+    recall target (here forced: their searches return nothing right), the third is tried last and
+    chosen."""
     monkeypatch.setattr(ann, "ANN_MIN", 2000)
-    rng = np.random.default_rng(1)
-    centers = rng.normal(size=(40, 32))
-    vecs = (centers[rng.integers(0, 40, 6000)] + rng.normal(scale=0.6, size=(6000, 32))).astype(np.float32)
-    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    vecs = _clustered_vectors(np.random.default_rng(1))
     real, tried = ann.ivf_search, set()
 
     def short_below_a_third(index, vectors, rows, q, n, nprobe, sel=None):
