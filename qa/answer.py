@@ -20,9 +20,11 @@
    (same citation, one contiguous span) only when the chosen sentence leans on it (a pronoun or
    connective, "he said", "The talks" after the sentence that introduced them); in an article's
    short lead paragraph, the paragraph's other likeliest sentence joins when the scorer cannot
-   tell the two apart (``lead_pair_ratio``) and both fit in ``lead_pair_words`` words. Only a
-   question that asks for several things ("which countries", "both", comparisons) gets more
-   sentences, each from a different article and each adding a fact the others do not.
+   tell the two apart (``lead_pair_ratio``) and both fit in ``lead_pair_words`` words; the sentence
+   after it joins when it turns against it ("However, …"), so a quote never says the opposite of
+   its article. Only a question that asks for several things ("which countries", "both",
+   comparisons) gets more sentences, each from a different article and each adding a fact the
+   others do not.
 5. Confidence: a second logistic model over the best sentence's probability and the top
    passage's relevance and cosine -- plus, only for a dated question that asks about recent
    events ("this week", "latest", "on Tuesday"), the top passage's freshness; an undated
@@ -132,6 +134,9 @@ _DEPENDENT_START = re.compile(
     r"^[\"'\u201c\u2018(]*(he|she|they|it|its|his|her|their|them|this|that|these|those|there|such|both|"
     r"but|however|also|meanwhile|still|instead|yet|so|and|then|thus|the latter|the former)\b", re.I)
 _ATTRIBUTION = re.compile(r"\b(he|she|they) (said|says|added|told|wrote|noted|explained|argued)\b", re.I)
+# a sentence that turns against the one before it ("Many predicted X would win. However, Y won.")
+_CONTRAST_START = re.compile(r"^[\"'\u201c\u2018(]*(however|but|yet|instead|still|in fact|actually|"
+                             r"nevertheless|nonetheless)\b", re.I)
 _THE_NOUN = re.compile(r"^[\"'\u201c\u2018(]*the\s+(\w+)", re.I)
 _MULTI = re.compile(
     r"\b(both|compared?|comparison|difference between|respectively|as well as)\b|"
@@ -391,11 +396,14 @@ class ExtractiveAnswerer:
         return [own] + [c for c in ranked if c is not own]
 
     def span(self, c: Candidate, cands: list[Candidate]) -> tuple[int, int]:
-        """The cited span: the sentence; with the one before it when it leans on it; and, in a short
-        lead paragraph, with the paragraph's other most likely sentence when the scorer cannot tell
-        the two apart -- its probability at least ``lead_pair_ratio`` of the chosen one's -- and
-        together they stay within ``lead_pair_words`` words (words go where the answer is uncertain,
-        not to answers that are clear). Always one contiguous stretch of the passage."""
+        """The cited span: the sentence; with the one before it when it leans on it; in a short lead
+        paragraph, with the paragraph's other most likely sentence when the scorer cannot tell the
+        two apart -- its probability at least ``lead_pair_ratio`` of the chosen one's -- and together
+        they stay within ``lead_pair_words`` words (words go where the answer is uncertain, not to
+        answers that are clear); and with the sentence after it when that one turns against it
+        ("However, …", "But …") and both fit in ``contrast_words``: "Many predicted that Chadwick
+        Boseman would win" quoted without "However, Anthony Hopkins would ultimately win" says the
+        opposite of the article. Always one contiguous stretch of the passage."""
         cfg = self.config
         start, end = (c.prev_span[0], c.end) if c.dependent else (c.start, c.end)
         if c.passage.chunk.start == 0 and cfg.lead_pair_words:
@@ -406,6 +414,13 @@ class ExtractiveAnswerer:
                 s2, e2 = min(start, o.start), max(end, o.end)
                 if o.score >= cfg.lead_pair_ratio * c.score and len(text[s2:e2].split()) <= cfg.lead_pair_words:
                     start, end = s2, e2
+        if cfg.contrast_words:  # the next sentence turns against this one: quoting this one alone would mislead
+            turn = next((o for o in cands if o.passage is c.passage and o.prev_span == (c.start, c.end)
+                         and _CONTRAST_START.match(o.text)), None)
+            if turn is not None and turn.end > end:
+                text = self.article_text(c.passage.doc_id)
+                if len(text[start:turn.end].split()) <= cfg.contrast_words:
+                    end = turn.end
         return start, end
 
     def answer(self, question: str, qvec: np.ndarray, passages: list[Passage], as_of: str | None = None,

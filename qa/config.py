@@ -61,6 +61,7 @@ class AnswerConfig:
     abstain_threshold_dated: float = 0.175  # the same for questions with as_of
     lead_pair_words: int = 55  # a lead paragraph's two likeliest sentences are cited together up to this length,
     lead_pair_ratio: float = 0.6  # when the second's probability is at least this share of the first's
+    contrast_words: int = 55  # the next sentence joins when it opens with "However"/"But" (0 = never), up to this length
     relative_margin: float = 0.85  # extra sentences (several-part questions) score within this ratio of the best
     other_article_margin: float = 0.5  # the answer leaves the top passage's article only for a sentence whose
     # log-odds are this much higher (odds 1.65x)

@@ -239,3 +239,30 @@ def test_a_lead_paragraph_pairs_its_sentences_only_when_the_scorer_cannot_tell_t
     assert pair(0.9, 0.3) == text[:first_end]  # the first is clearly the one: it is cited alone
     assert pair(0.8, 0.6, lead_pair_words=8) == text[:first_end]  # together over the word budget
     assert pair(0.8, 0.6, lead_pair_words=0) == text[:first_end]  # pairing off
+
+
+def test_a_sentence_is_quoted_with_the_next_one_when_that_one_turns_against_it():
+    """``span``: "Many predicted X would win." alone says the opposite of an article that goes on
+    "However, Y won."; the turn joins (within ``contrast_words``), an ordinary next sentence does not."""
+    from qa.answer import Candidate, ExtractiveAnswerer
+    from qa.config import AnswerConfig
+    from qa.types import Chunk, Passage
+
+    def quote(second, **cfg):
+        text = "The ceremony ran long. Many predicted that Boseman would win best actor. " + second
+        s1 = text.index("Many")
+        e1 = text.index("actor.") + len("actor.")
+        # a passage that does not open its article, so the lead-paragraph rule stays out of it
+        p = Passage(chunk=Chunk(0, "oscars", s1, len(text), text[s1:], 20), title="", source="", url="",
+                    published="", score=1.0, rank=1)
+        a = ExtractiveAnswerer(None, lambda d: text, AnswerConfig(**cfg))
+        c1 = Candidate(p, s1, e1, text[s1:e1], score=0.9)
+        c2 = Candidate(p, e1 + 1, len(text), second, score=0.1, prev_span=(s1, e1))
+        return text[slice(*a.span(c1, [c1, c2]))]
+
+    first = "Many predicted that Boseman would win best actor."
+    assert quote("However, Hopkins won it.") == f"{first} However, Hopkins won it."
+    assert quote("But Hopkins won it.") == f"{first} But Hopkins won it."
+    assert quote("Hopkins, 83, was not there.") == first  # does not turn against it
+    assert quote("However, Hopkins won it.", contrast_words=10) == first  # together over the budget
+    assert quote("However, Hopkins won it.", contrast_words=0) == first  # off
