@@ -405,9 +405,9 @@ class ExtractiveAnswerer:
         Boseman would win" quoted without "However, Anthony Hopkins would ultimately win" says the
         opposite of the article. Always one contiguous stretch of the passage."""
         cfg = self.config
+        text = self.article_text(c.passage.doc_id)
         start, end = (c.prev_span[0], c.end) if c.dependent else (c.start, c.end)
         if c.passage.chunk.start == 0 and cfg.lead_pair_words:
-            text = self.article_text(c.passage.doc_id)
             others = [o for o in cands if o.passage is c.passage and o is not c]
             if others:
                 o = max(others, key=lambda x: x.score)
@@ -417,10 +417,8 @@ class ExtractiveAnswerer:
         if cfg.contrast_words:  # the next sentence turns against this one: quoting this one alone would mislead
             turn = next((o for o in cands if o.passage is c.passage and o.prev_span == (c.start, c.end)
                          and _CONTRAST_START.match(o.text)), None)
-            if turn is not None and turn.end > end:
-                text = self.article_text(c.passage.doc_id)
-                if len(text[start:turn.end].split()) <= cfg.contrast_words:
-                    end = turn.end
+            if turn is not None and turn.end > end and len(text[start:turn.end].split()) <= cfg.contrast_words:
+                end = turn.end
         return start, end
 
     def answer(self, question: str, qvec: np.ndarray, passages: list[Passage], as_of: str | None = None,
