@@ -185,6 +185,12 @@ def test_the_answer_follows_the_top_passages_article_unless_another_is_clearly_l
     near_one = [cand("expel", 2, 0.87), cand("lavrov", 1, 0.75)]  # only 0.12 apart, yet odds 6.7 against 3
     assert a.follow_evidence(near_one)[0].passage.doc_id == "expel"
     assert a.follow_evidence([top, other])[0] is top and a.follow_evidence([other]) == [other]
+    # a likelier sentence holding what the question asks for is not displaced by one that does not
+    maldives, fled = cand("maldives", 2, 0.62), cand("fled", 1, 0.55)
+    maldives.features, fled.features = {"typed": 1.0}, {"typed": 0.0}
+    assert a.follow_evidence([maldives, fled])[0] is maldives
+    fled.features = {"typed": 1.0}  # both hold it: the top article answers
+    assert a.follow_evidence([maldives, fled])[0] is fled
 
 
 def test_place_questions_want_a_place_the_question_does_not_name():
@@ -200,6 +206,14 @@ def test_place_questions_want_a_place_the_question_does_not_name():
     assert not has_type("Gas in California is cheaper.", "state", "Which state took the crown from California?")
     assert expected_type("How many countries signed the pact?") == "number"  # a count, not a place
     assert expected_type("Who will mediate the talks?") == "name"
+    # a quiz question sets the scene first: the type comes from the sentence that asks
+    scene = "Biden gained ground when six states went to the polls on Tuesday. "
+    assert expected_type(scene + "Which state had the most delegates?") == "state"  # not "date" from "when"
+    assert expected_type("Police arrested 31 men who planned to riot. Where was the event?") is None  # not "name"
+    assert expected_type("Fox News rocked the media world when it parted ways with which host?") is None
+    assert expected_type("A survey asked about Roe v. Wade. What percentage of adults disagree?") == "number"
+    assert expected_type("The ozone layer will fully recover by when?") == "date"
+    assert expected_type("When did the talks start?") == "date"
 
 
 def test_the_articles_first_sentence_is_its_lead(tmp_path, fake_embedder):
