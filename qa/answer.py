@@ -401,10 +401,11 @@ class ExtractiveAnswerer:
         another article's sentence is clearly likelier -- log-odds higher by ``other_article_margin``
         or more (a margin in probability would be too wide near 1: 0.87 against 0.75 is 2.3 times
         the odds) -- or likelier and holding what the question asks for (``expected_type``: a
-        number for "how many", a country the question does not name) when the top article's best
-        sentence does not: "Sri Lanka's president fled to which country?" is not answered by "The
-        president of Sri Lanka has fled the nation" because its article ranked first. On news-dev's
-        candidates the best sentence's article is gold 0.872 of the time instead of 0.867 (0.873 =
+        number for "how many", a country the question does not name) when no sentence of the top
+        article does: "Sri Lanka's president fled to which country?" is not answered by "The
+        president of Sri Lanka has fled the nation" because its article ranked first (when another
+        of its sentences holds it, the top article still answers: a lead pair may cite both). On
+        news-dev's candidates the best sentence's article is gold 0.872 of the time instead of 0.867 (0.873 =
         the top passage's), the demo set and the long texts unchanged."""
         if not ranked:
             return ranked
@@ -414,8 +415,9 @@ class ExtractiveAnswerer:
         own = next((c for c in ranked if c.passage.doc_id == top_doc), None)
         if own is None or _logit(ranked[0].score) >= _logit(own.score) + self.config.other_article_margin:
             return ranked
-        if ranked[0].features and own.features and ranked[0].features["typed"] > own.features["typed"]:
-            return ranked  # the top article's sentence lacks what the question asks for; the likelier one has it
+        if ranked[0].features and ranked[0].features["typed"] and not any(
+                c.features and c.features["typed"] for c in ranked if c.passage.doc_id == top_doc):
+            return ranked  # no sentence of the top article holds what the question asks for; the likelier one does
         return [own] + [c for c in ranked if c is not own]
 
     def span(self, c: Candidate, cands: list[Candidate]) -> tuple[int, int]:

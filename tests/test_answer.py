@@ -191,6 +191,10 @@ def test_the_answer_follows_the_top_passages_article_unless_another_is_clearly_l
     assert a.follow_evidence([maldives, fled])[0] is maldives
     fled.features = {"typed": 1.0}  # both hold it: the top article answers
     assert a.follow_evidence([maldives, fled])[0] is fled
+    fled.features = {"typed": 0.0}
+    moldova = cand("fled", 1, 0.30)  # another sentence of the top article holds it: that article still answers
+    moldova.features = {"typed": 1.0}
+    assert a.follow_evidence([maldives, fled, moldova])[0] is fled
 
 
 def test_place_questions_want_a_place_the_question_does_not_name():
