@@ -405,8 +405,8 @@ class ExtractiveAnswerer:
         article does: "Sri Lanka's president fled to which country?" is not answered by "The
         president of Sri Lanka has fled the nation" because its article ranked first (when another
         of its sentences holds it, the top article still answers: a lead pair may cite both). On
-        news-dev's candidates the best sentence's article is gold 0.872 of the time instead of 0.867 (0.873 =
-        the top passage's), the demo set and the long texts unchanged."""
+        news-dev's candidates the best sentence's article is gold 0.872 of the time instead of
+        0.867 (0.873 = the top passage's), the demo set and the long texts unchanged."""
         if not ranked:
             return ranked
         top_doc = _top_article(ranked)

@@ -13,6 +13,7 @@ one, so a long-running app sees ingests made from the CLI.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 import threading
 import time
@@ -171,7 +172,8 @@ class QA:
         timings["retrieve"] = (time.perf_counter() - t) * 1000
         # 2. extract: the answer in extractive mode, and the retrieval gate of generated modes
         t = time.perf_counter()
-        answerer = ExtractiveAnswerer(self.embedder, lambda d: store.articles[d].text, self.answer_config,
+        text_of = _article_texts(store)
+        answerer = ExtractiveAnswerer(self.embedder, text_of, self.answer_config,
                                       term_weight=retriever.idf, cache=self.sentence_vectors)
         # a follow-up is matched with its context, but its own words decide which sentence answers it
         answer = answerer.answer(query, qvec, passages, as_of=filters.as_of, asked=question)
@@ -180,7 +182,7 @@ class QA:
         # 3. generate and verify (language-model modes)
         gate_open = not answer.abstained
         if model is not None and (gate_open or not gen_cfg.gate):
-            generator = GenerativeAnswerer(model, lambda d: store.articles[d].text, self.scorer, gen_cfg)
+            generator = GenerativeAnswerer(model, text_of, self.scorer, gen_cfg)
             t = time.perf_counter()
             for event in generator.stream(question, passages, history):
                 if isinstance(event, str):
@@ -208,7 +210,7 @@ class QA:
         timings.setdefault("first_token", timings["total"])  # an extractive answer appears all at once
         answer.timings = timings
         answer.search_query = query
-        _keep_texts(answer, store)
+        _keep_texts(answer, text_of)
         yield answer
 
     def verify_text(self, answer_text: str, question: str, k: int = 5, as_of: str | None = None,
@@ -224,14 +226,14 @@ class QA:
         self._refresh()
         store, retriever = self._snapshot
         passages = retriever.search(question, k=k, filters=Filters(as_of=_check_date("as_of", as_of)))
-        text_of = lambda d: store.articles[d].text  # noqa: E731
+        text_of = _article_texts(store)
         v = verify_answer(answer_text, passages, text_of, self.scorer, drop_unsupported=drop_unsupported,
                           question=question)
         answer = Answer(question=question, text=v.text if not (v.abstained and drop_unsupported) else ABSTAIN_TEXT,
                         citations=v.citations, abstained=v.abstained, passages=passages, mode="verified")
         answer.draft = draft_answer(question, answer_text, passages, text_of, self.scorer)
         answer.verification = _verdicts(v)
-        _keep_texts(answer, store)
+        _keep_texts(answer, text_of)
         return answer
 
     def verify(self, answer: Answer) -> None:
@@ -290,10 +292,16 @@ class QA:
         }
 
 
-def _keep_texts(answer: Answer, store: RowStore) -> None:
+def _article_texts(store: RowStore) -> Callable[[str], str]:
+    """doc id -> article text in one answer's snapshot, each read from the store once (candidate
+    sentences, cited spans, quotes and the kept texts all ask for the same few articles)."""
+    return functools.cache(lambda d: store.articles[d].text)
+
+
+def _keep_texts(answer: Answer, text_of: Callable[[str], str]) -> None:
     """The cited articles' texts from the answer's own snapshot (see Answer.article_texts)."""
     cited = [c.doc_id for c in answer.citations] + [c.doc_id for c in (answer.draft.citations if answer.draft else [])]
-    answer.article_texts = {d: store.articles[d].text for d in dict.fromkeys(cited)}
+    answer.article_texts = {d: text_of(d) for d in dict.fromkeys(cited)}
 
 
 def _verdicts(v: Verification) -> list[dict]:
