@@ -1,7 +1,11 @@
 """Sentence-aware chunking sized in the embedding model's word pieces, with exact offsets.
 
 Sentences are packed greedily until the token budget is reached; the next chunk starts with
-the last sentences of the previous one (up to ``overlap_tokens``). A sentence longer than the
+the last sentences of the previous one (up to ``overlap_tokens``). A chunk ends at a paragraph
+break (a blank line) once it holds ``paragraph_fill`` of its budget, and no overlap is carried
+across one: the paragraphs of a multi-topic article (a roundup, a briefing) are separate stories,
+and a chunk that mixes two matches neither (README "Long, multi-topic articles"). Shorter
+paragraphs are packed together as before. A sentence longer than the
 budget is cut at word boundaries using the tokenizer's own offsets. The embedded text is
 ``title + "\n" + chunk`` when ``title_in_embedding`` is on, and the budget accounts for it, so
 ``2 + tokens(embedded text) <= max_tokens`` always holds and the model never truncates.
@@ -81,11 +85,16 @@ def chunk_article(article: Article, embedder: Embedder, config: ChunkingConfig, 
             pieces = _split_long(text, s, e, budget, embedder)
             for (a, b), m in zip(pieces, embedder.count_tokens([text[a:b] for a, b in pieces])):
                 units.append((a, b, m))
+    # new_para[i]: unit i opens a paragraph (a blank line before it)
+    new_para = [i > 0 and "\n\n" in text[units[i - 1][1]:units[i][0]] for i in range(len(units))]
+    fill = config.paragraph_fill
     chunks: list[Chunk] = []
     i = 0
     while i < len(units):
         j, total = i, 0
         while j < len(units) and total + units[j][2] <= budget:
+            if j > i and new_para[j] and fill is not None and total >= fill * budget:
+                break
             total += units[j][2]
             j += 1
         start, end = units[i][0], units[j - 1][1]
@@ -95,7 +104,8 @@ def chunk_article(article: Article, embedder: Embedder, config: ChunkingConfig, 
             break
         # overlap: carry trailing sentences of this chunk, but always move forward
         k, carried = j, 0
-        while k - 1 > i and carried + units[k - 1][2] <= config.overlap_tokens:
+        while k - 1 > i and carried + units[k - 1][2] <= config.overlap_tokens and \
+                not (fill is not None and any(new_para[k:j + 1])):
             carried += units[k - 1][2]
             k -= 1
         i = k

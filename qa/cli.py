@@ -152,14 +152,13 @@ def cmd_delete(args) -> int:
 
 def cmd_compact(args) -> int:
     """Merge the index's vector segments into one (dropping deleted vectors; IVF when large)."""
-    from .config import ChunkingConfig
-    from .store import manifest_of, writer
+    from .store import chunking_of, manifest_of, writer
 
     index = args.index or default_index_dir()
     m = manifest_of(index)
     if m is None:
         raise QAError(f"{index}: no index here yet; run `qa ingest` first")
-    with writer(index, m.model, m.dim, ChunkingConfig(**m.chunking)) as store:
+    with writer(index, m.model, m.dim, chunking_of(m)) as store:
         report = store.compact()
     if args.json:
         print(json.dumps(report))

@@ -29,6 +29,10 @@ class ChunkingConfig:
     max_tokens: int = 128  # word pieces per chunk, special tokens and title prefix included
     overlap_tokens: int = 32  # whole sentences carried over from the previous chunk, at most this many
     title_in_embedding: bool = True  # embed "title\n\ntext" (measured: see README)
+    # a chunk ends at a paragraph break (a blank line) once it holds at least this share of its budget,
+    # and carries no overlap across one, so a chunk does not mix the stories of a multi-topic article
+    # (None: sentences are packed across paragraphs, as indexes built before it were; README "Long articles")
+    paragraph_fill: float | None = 0.2
 
 
 @dataclass(frozen=True)

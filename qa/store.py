@@ -156,6 +156,12 @@ def generation_name(manifest: Manifest | None) -> str | None:
     return f"gen-{manifest.generation:06d}" if manifest and manifest.generation else None
 
 
+def chunking_of(manifest: Manifest) -> ChunkingConfig:
+    """The chunking an index was built with. Indexes from before ``paragraph_fill`` packed sentences
+    across paragraphs, and go on doing so for the articles added to them (one rule per index)."""
+    return ChunkingConfig(**{"paragraph_fill": None, **manifest.chunking})
+
+
 def check_manifest(manifest: Manifest, model: str, dim: int, where: str, rebuild: str, elsewhere: str) -> None:
     """Refuse an index of another format, model or dimension, saying what to do (``rebuild``:
     how to start over; ``elsewhere``: where to keep an index for this model instead)."""
@@ -343,7 +349,7 @@ class RowStore:
 
     @property
     def chunking(self) -> ChunkingConfig:
-        return ChunkingConfig(**self.manifest.chunking)
+        return chunking_of(self.manifest)
 
     def __len__(self) -> int:
         return self.manifest.n_articles
@@ -1070,7 +1076,7 @@ def migrate(source: str | Path, target: str | Path, progress=None, batch: int = 
     m = manifest_of(source)
     if m is None:
         raise IndexError_(f"{source}: no index here to migrate; run `qa ingest` first")
-    chunking = ChunkingConfig(**m.chunking)
+    chunking = chunking_of(m)
     src = open_store(source, m.model, m.dim, chunking)
     ids = src.articles.keys()
     copied = chunks = 0

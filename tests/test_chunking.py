@@ -62,3 +62,42 @@ def test_seed_article_chunks_cover_it(minilm):
         covered.update(range(c.start, c.end))
     letters = {i for i, ch in enumerate(a.text) if not ch.isspace()}
     assert letters <= covered
+
+
+def _paragraphs(n_words):
+    """Paragraphs of distinct stories, each of ``n_words`` words (~one fake token per word)."""
+    return [" ".join(f"{topic}{i}" for i in range(n_words - 1)) + "." for topic in ("alpha", "beta", "gamma", "delta")]
+
+
+def test_a_chunk_ends_at_a_paragraph_once_it_is_filled_and_carries_nothing_across(fake_embedder):
+    """A multi-topic article (a roundup): with ``paragraph_fill`` each story is its own chunk, and no
+    chunk's overlap drags the end of one story into the next; packing across paragraphs mixes them."""
+    paras = _paragraphs(12)
+    text = "\n\n".join(paras)
+    a = _article(text, title="")
+    assert [c.text for c in chunk_article(a, fake_embedder, ChunkingConfig(max_tokens=60, overlap_tokens=10))] == paras
+    chunks = chunk_article(a, fake_embedder, ChunkingConfig(max_tokens=60, overlap_tokens=10, paragraph_fill=None))
+    assert any("\n\n" in c.text for c in chunks)
+    chunks = chunk_article(a, fake_embedder, ChunkingConfig(max_tokens=60, overlap_tokens=10, paragraph_fill=0.2))
+    assert [c.text for c in chunks] == paras
+    assert all(a.text[c.start:c.end] == c.text for c in chunks)
+
+
+def test_paragraphs_too_short_to_fill_a_chunk_are_packed_together(fake_embedder):
+    """One-line paragraphs (below ``paragraph_fill`` of the budget) still share a chunk with the next."""
+    text = "\n\n".join(_paragraphs(4))  # 4 fake tokens each
+    chunks = chunk_article(_article(text, title=""), fake_embedder, ChunkingConfig(max_tokens=62, paragraph_fill=0.2))
+    # the budget is 60: a chunk takes paragraphs until it holds 12 tokens (0.2 * 60), then ends at the next break
+    assert [c.text.count("\n\n") for c in chunks] == [2, 0]
+    assert chunks[0].text.startswith("alpha0") and chunks[1].text.startswith("delta0")
+
+
+def test_a_long_paragraph_is_still_cut_at_sentences_with_overlap_inside_it(fake_embedder):
+    para = " ".join(f"Sentence {i} of the long story." for i in range(30))
+    text = para + "\n\nA second, short story follows here."
+    chunks = chunk_article(_article(text, title=""), fake_embedder,
+                           ChunkingConfig(max_tokens=40, overlap_tokens=10, paragraph_fill=0.2))
+    inside = [c for c in chunks if c.end <= len(para)]
+    assert len(inside) > 3
+    assert any(inside[i + 1].start < inside[i].end for i in range(len(inside) - 1)), "no overlap inside a paragraph"
+    assert chunks[-1].text == "A second, short story follows here."  # nothing of the long story carried over

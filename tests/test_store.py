@@ -189,6 +189,29 @@ def test_index_of_another_format_is_refused(tmp_path, fake_embedder, articles_js
         _engine(tmp_path, fake_embedder)
 
 
+def test_an_index_from_before_paragraph_chunking_goes_on_chunking_as_it_was_built(tmp_path, fake_embedder,
+                                                                                  articles_jsonl):
+    """Its manifest has no ``paragraph_fill``: articles added to it are packed across paragraphs, as its
+    older ones were (one rule per index); a new index ends chunks at paragraphs."""
+    e = _engine(tmp_path, fake_embedder)
+    e.ingest([articles_jsonl])
+    db = sqlite3.connect(tmp_path / "idx" / "index.sqlite")
+    d = json.loads(db.execute("SELECT value FROM meta WHERE key = 'manifest'").fetchone()[0])
+    assert d["chunking"].pop("paragraph_fill") == 0.2
+    with db:
+        db.execute("UPDATE meta SET value = ? WHERE key = 'manifest'", (json.dumps(d),))
+    db.close()
+    story = "Ships sailed past the new harbour wall on Monday morning, watched by crowds on the pier. " * 2
+    roundup = write_jsonl(tmp_path / "r.jsonl", [{"id": "r", "text": story.strip() + "\n\n" + story.replace("Ships", "Boats").strip()}])
+    old = _engine(tmp_path, fake_embedder)
+    assert old.store.chunking.paragraph_fill is None
+    old.ingest([roundup])
+    assert [c.text.count("\n\n") for c in old.store.chunks.values() if c.doc_id == "r"] == [1]
+    new = _engine(tmp_path / "new", fake_embedder)
+    new.ingest([roundup])
+    assert [c.text.count("\n\n") for c in new.store.chunks.values() if c.doc_id == "r"] == [0, 0]
+
+
 def test_index_of_the_old_layout_is_refused_with_what_to_do(tmp_path, fake_embedder):
     old = tmp_path / "idx"
     (old / "gen-000001").mkdir(parents=True)
