@@ -323,6 +323,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--shift-as-of", type=int, default=0, metavar="DAYS",
                    help="ask every dated question DAYS later (a stress test of the date prior: the "
                    "articles that answer are then DAYS older)")
+    s.add_argument("--roundups", type=int, default=0, metavar="N",
+                   help="stress test of long, multi-topic articles: join the corpus's short articles of one "
+                   "source and day into roundups of up to N paragraphs (the questions' evidence follows)")
     s.add_argument("--compare", help="also measure baselines, comma-separated: dense,lexical (plain retrievers), "
                    "lead,passage (the first sentence / whole text of the top passage as the answer)")
     s.add_argument("--baseline", help="metrics.json to compare against; exit 1 on a regression")

@@ -104,6 +104,61 @@ def shift_as_of(questions: list[Question], days: int) -> list[Question]:
     return out
 
 
+def roundups(corpus: Path, out_dir: Path, max_paragraphs: int = 12, max_words: int = 200) -> tuple[Path, dict[str, str]]:
+    """The stress test of long, multi-topic articles, built from a corpus of short ones: the short
+    articles (≤ ``max_words``) of one source and one publication day are joined, in file order, into
+    "roundups" of up to ``max_paragraphs`` paragraphs (news-dev: 2,861 paragraphs into ~300 roundups
+    of ~10). The paragraph that answers is then one topic among many, usually not the article's
+    lead, and its chunk competes with the chunks of the same article. Longer articles stay as they
+    are. Returns the new corpus (written under ``out_dir``, named by the source corpus's bytes, so its
+    index is cached like any other) and the map from old to new article ids, for the questions'
+    evidence."""
+    from .loaders import iter_file
+
+    groups: dict[tuple[str, str], list] = {}
+    order: list = []  # a long article as it is, or the (source, day) key of a roundup
+    for a in iter_file(corpus):
+        if len(a.text.split()) > max_words:
+            order.append(a)
+            continue
+        key = (a.source, a.published)
+        if key not in groups:
+            groups[key] = []
+            order.append(key)
+        groups[key].append(a)
+    digest = hashlib.sha1(corpus.read_bytes()).hexdigest()[:12]
+    out = Path(out_dir) / f"roundups-{corpus.stem}-{digest}-{max_paragraphs}-{max_words}.jsonl"
+    mapping: dict[str, str] = {}
+    rows = []
+    for item in order:
+        if not isinstance(item, tuple):
+            rows.append({"id": item.id, "title": item.title, "source": item.source, "url": item.url,
+                         "published": item.published, "text": item.text})
+            continue
+        members = groups[item]
+        for part, start in enumerate(range(0, len(members), max_paragraphs)):
+            chunk = members[start:start + max_paragraphs]
+            new_id = f"roundup-{re.sub(r'[^A-Za-z0-9]+', '-', item[0]).strip('-') or 'nosource'}-" \
+                     f"{item[1] or 'undated'}-{part + 1}"
+            mapping.update((a.id, new_id) for a in chunk)
+            rows.append({"id": new_id, "title": "", "source": item[0], "url": "", "published": item[1],
+                         "text": "\n\n".join(a.text.strip() for a in chunk)})
+    if not out.exists():
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_suffix(".tmp")
+        with open(tmp, "w", encoding="utf-8") as f:
+            for r in rows:
+                f.write(json.dumps(r, ensure_ascii=False) + "\n")
+        os.replace(tmp, out)
+    return out, mapping
+
+
+def remap_evidence(questions: list[Question], mapping: dict[str, str]) -> list[Question]:
+    """The same questions with their evidence ids moved to the articles that now hold the evidence."""
+    return [replace(q, evidence_ids=list(dict.fromkeys(mapping.get(d, d) for d in q.evidence_ids)))
+            for q in questions]
+
+
 def question_set(questions: list[Question]) -> dict:
     """How many different questions a set holds, and which are labelled both ways: the same question
     (text and ``as_of``) once answerable and once unanswerable. No answer can be right for both copies,
@@ -177,13 +232,19 @@ def faithfulness(answer: Answer, scorer: SupportScorer) -> dict:
 
 # ---- building the index once -----------------------------------------------------------
 def corpus_index_dir(corpus: Path, cache: Path, chunking: ChunkingConfig, model: str) -> Path:
+    """The cached index of a corpus file (or a folder of texts, e.g. chunking-eval's corpora), named
+    by the corpus's bytes, the chunking and the model: changing any of them builds another."""
     h = hashlib.sha1()
-    with open(corpus, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
+    files = sorted(p for p in corpus.iterdir() if p.is_file()) if corpus.is_dir() else [corpus]
+    for path in files:
+        if corpus.is_dir():
+            h.update(path.name.encode() + b"\0")
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
     h.update(json.dumps({"chunking": as_dict(chunking), "model": model, "format": FORMAT_VERSION},
                         sort_keys=True).encode())
-    return cache / f"{corpus.stem}-{h.hexdigest()[:12]}"
+    return cache / f"{corpus.stem}{'-spans' if corpus.is_dir() else ''}-{h.hexdigest()[:12]}"
 
 
 # ---- running ---------------------------------------------------------------------------
@@ -666,14 +727,20 @@ def main(args) -> int:
         raise InputError(str(corpus), "corpus not found")
     quiet = args.quiet
     chunking = ChunkingConfig()
+    cache = Path(os.environ.get("QA_EVAL_CACHE", ".cache/eval-index"))
+    mapping = None
+    if getattr(args, "roundups", 0):
+        if corpus.is_dir():
+            raise InputError("--roundups", "needs a corpus file (JSONL/CSV of short articles), not a folder")
+        if args.roundups < 2:
+            raise InputError("--roundups", f"joins at least 2 articles into one (got {args.roundups})")
+        corpus, mapping = roundups(corpus, cache, max_paragraphs=args.roundups)
     if args.index:
         index_dir = args.index if is_database(args.index) else Path(args.index)
     else:
-        cache = Path(os.environ.get("QA_EVAL_CACHE", ".cache/eval-index"))
         backend = os.environ.get("QA_EMBED_BACKEND", DEFAULT_BACKEND)  # int8 vectors differ: their own index
         model = MODEL_NAME if backend != "onnx-int8" else f"{MODEL_NAME}#{backend}"
-        index_dir = corpus_index_dir(corpus, cache, chunking, model) if corpus.is_file() else \
-            cache / f"{corpus.name}-spans"
+        index_dir = corpus_index_dir(corpus, cache, chunking, model)
     span_mode = corpus.is_dir()
     engine = QA(index_dir=index_dir, chunking=chunking)
     bar = Bars(not quiet)
@@ -701,6 +768,8 @@ def main(args) -> int:
         raise InputError("--shift-as-of", "cannot be combined with --ignore-as-of (which drops the dates)")
     if shift:
         questions = shift_as_of(questions, shift)
+    if mapping is not None:
+        questions = remap_evidence(questions, mapping)
     if not len(engine.store):
         report = engine.ingest([corpus], progress=bar)
         if report.failed:
@@ -719,6 +788,7 @@ def main(args) -> int:
         answers = compare_answers(rows, [w for w in which if w in ANSWER_BASELINES])
         metrics["compare_answers"] = answers
     metrics["settings"] = {"k": args.k, "ignore_as_of": args.ignore_as_of, "shift_as_of_days": shift,
+                           "roundups": getattr(args, "roundups", 0) or 0,
                            "index": str(index_dir), "mode": mode,
                            "gate": not getattr(args, "no_gate", False),
                            "abstain_threshold": engine.answer_config.abstain_threshold}

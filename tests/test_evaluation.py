@@ -7,8 +7,8 @@ import pytest
 
 from conftest import DEMO, ROOT, SHARED, needs_shared
 from qa.errors import InputError
-from qa.evaluation import (Question, cited_sentences, contains_answer, faithfulness, load_questions, regressions, run,
-                           shift_as_of)
+from qa.evaluation import (Question, cited_sentences, contains_answer, corpus_index_dir, faithfulness, load_questions,
+                           regressions, remap_evidence, roundups, run, shift_as_of)
 from qa.support import SupportScorer
 from qa.types import Answer, Chunk, Citation, Passage
 
@@ -57,6 +57,44 @@ def test_shifting_as_of_asks_the_same_questions_later():
     assert qs[0].as_of == "2020-01-03" and moved[0].question == qs[0].question  # a copy; the rest unchanged
     with pytest.raises(InputError, match="not a date"):
         shift_as_of([Question("d", "?", [], False, [], "last week")], 30)
+
+
+def test_roundups_join_one_source_and_days_short_articles_and_the_evidence_follows(tmp_path):
+    """The long-article stress test: short articles of one source and day become multi-topic roundups
+    (in file order, at most N paragraphs each); long articles and other days stay apart."""
+    from conftest import write_jsonl
+
+    recs = [{"id": f"a{i}", "source": "Wire", "published": "2021-03-05", "text": f"Story {i} happened today."}
+            for i in range(5)]
+    recs += [{"id": "b", "source": "Other Paper", "published": "2021-03-05", "text": "A story of another paper."},
+             {"id": "c", "source": "Wire", "published": "2021-03-12", "text": "Next week's story."},
+             {"id": "long", "source": "Wire", "published": "2021-03-05", "text": "word " * 250}]
+    corpus = write_jsonl(tmp_path / "corpus.jsonl", recs)
+    out, mapping = roundups(corpus, tmp_path / "cache", max_paragraphs=3)
+    rows = {r["id"]: r for r in map(json.loads, out.read_text().splitlines())}
+    assert sorted(rows) == ["long", "roundup-Other-Paper-2021-03-05-1", "roundup-Wire-2021-03-05-1",
+                            "roundup-Wire-2021-03-05-2", "roundup-Wire-2021-03-12-1"]
+    first = rows["roundup-Wire-2021-03-05-1"]
+    assert first["text"] == "Story 0 happened today.\n\nStory 1 happened today.\n\nStory 2 happened today."
+    assert first["published"] == "2021-03-05" and first["source"] == "Wire"
+    assert mapping["a4"] == "roundup-Wire-2021-03-05-2" and "long" not in mapping
+    q = Question("q", "What happened?", ["Story 4"], True, ["a4", "a3", "gone"], "2021-03-06")
+    assert remap_evidence([q], mapping)[0].evidence_ids == ["roundup-Wire-2021-03-05-2", "gone"]
+    assert roundups(corpus, tmp_path / "cache", max_paragraphs=3)[0] == out  # cached by the corpus's bytes
+
+
+def test_a_folder_corpus_index_is_keyed_by_its_texts_and_the_chunking(tmp_path):
+    """chunking-eval's corpora folder: another chunking (or another text) must not reuse the cached index."""
+    from qa.config import ChunkingConfig
+
+    d = tmp_path / "corpora"
+    d.mkdir()
+    (d / "one.md").write_text("Some text.")
+    a = corpus_index_dir(d, tmp_path, ChunkingConfig(), "m")
+    assert a == corpus_index_dir(d, tmp_path, ChunkingConfig(), "m") and a.name.startswith("corpora-spans-")
+    assert a != corpus_index_dir(d, tmp_path, ChunkingConfig(paragraph_fill=None), "m")
+    (d / "one.md").write_text("Other text.")
+    assert a != corpus_index_dir(d, tmp_path, ChunkingConfig(), "m")
 
 
 def test_question_set_counts_repeats_and_questions_labelled_both_ways():
@@ -205,6 +243,10 @@ def test_cli_rejects_unknown_compare_baseline(tmp_path):
                        env={**__import__("os").environ, "QA_EVAL_CACHE": str(tmp_path / "cache")})
     assert r.returncode == 2
     assert "unknown baseline 'foo'" in r.stderr and "Traceback" not in r.stderr
+    r = subprocess.run([sys.executable, "-m", "qa.cli", "eval", str(DEMO_SET), "--corpus", str(DEMO),
+                        "--roundups", "1"], capture_output=True, text=True, cwd=ROOT, timeout=300,
+                       env={**__import__("os").environ, "QA_EVAL_CACHE": str(tmp_path / "cache")})
+    assert r.returncode == 2 and "--roundups: joins at least 2 articles" in r.stderr, r.stderr
 
 
 def test_calibration_fits_on_the_earlier_half_and_reports_the_later(tmp_path, capsys):
