@@ -227,11 +227,15 @@ class ExtractiveAnswerer:
                 if len(text[s:e]) >= 12 and (p.doc_id, s) not in seen:
                     seen.add((p.doc_id, s))
                     c = Candidate(p, s, e, text[s:e], context=text[prev[0]:prev[1]] if prev else "",
-                                  lead=p.chunk.start == 0 and n == 0)
+                                  lead=n == 0 and self._opens_story(p, text))
                     c.prev_span = prev
                     out.append(c)
                 prev = (s, e)
         return out
+
+    def _opens_story(self, p: Passage, text: str) -> bool:
+        """The passage starts its article -- or, with ``paragraph_leads``, a paragraph."""
+        return p.chunk.start == 0 or (self.config.paragraph_leads and text[max(0, p.chunk.start - 2):p.chunk.start] == "\n\n")
 
     def score(self, question: str, qvec: np.ndarray, cands: list[Candidate], asked: str | None = None,
               lazy: bool | None = None) -> None:
@@ -299,6 +303,7 @@ class ExtractiveAnswerer:
         order = sorted(range(n), key=lambda i: -base[i])
         several = needs_several(question)
         top_doc = _top_article(cands)
+        openers = {c.passage.chunk.id for c in cands if c.lead}  # passages that open their article (or story)
         done: set[int] = set()
         exact = lambda i: base[i] + w_sim * cands[i].features["sim"]  # noqa: E731 (logit, once embedded)
         while len(done) < n:
@@ -315,7 +320,7 @@ class ExtractiveAnswerer:
                 todo = [i for i in order if i not in done and base[i] + w_sim >
                         (top_floor if cands[i].passage.doc_id == top_doc else floor)][:8]
                 # a short lead paragraph's sentences are compared with each other (span)
-                leads = {cands[i].passage.chunk.id for i in done if exact(i) >= floor and cands[i].passage.chunk.start == 0}
+                leads = {cands[i].passage.chunk.id for i in done if exact(i) >= floor and cands[i].passage.chunk.id in openers}
                 todo += [i for i in order if i not in done and i not in todo and cands[i].passage.chunk.id in leads]
                 if not todo:
                     break
@@ -432,7 +437,7 @@ class ExtractiveAnswerer:
         cfg = self.config
         text = self.article_text(c.passage.doc_id)
         start, end = (c.prev_span[0], c.end) if c.dependent else (c.start, c.end)
-        if c.passage.chunk.start == 0 and cfg.lead_pair_words:
+        if cfg.lead_pair_words and self._opens_story(c.passage, text):
             others = [o for o in cands if o.passage is c.passage and o is not c]
             if others:
                 o = max(others, key=lambda x: x.score)

@@ -63,6 +63,9 @@ class AnswerConfig:
     confidence_weights_dated: dict = field(default_factory=lambda: dict(CONFIDENCE_WEIGHTS_DATED))
     abstain_threshold: float = 0.285  # abstain when the confidence is below it (undated questions)
     abstain_threshold_dated: float = 0.175  # the same for questions with as_of
+    # a passage that opens a paragraph has a lead sentence too, not only the article's first passage: in a
+    # multi-topic article (a roundup, a briefing) each paragraph opens its own story (README "Long articles")
+    paragraph_leads: bool = True
     lead_pair_words: int = 55  # a lead paragraph's two likeliest sentences are cited together up to this length,
     lead_pair_ratio: float = 0.6  # when the second's probability is at least this share of the first's
     contrast_words: int = 55  # the next sentence joins when it opens with "However"/"But" (0 = never), up to this length

@@ -235,6 +235,30 @@ def test_the_articles_first_sentence_is_its_lead(tmp_path, fake_embedder):
     assert e.answer_config.sentence_weights["lead"] > 0
 
 
+def test_a_passage_that_opens_a_paragraph_has_a_lead_sentence_too():
+    """In a multi-topic article (a roundup), each paragraph opens its own story: its first sentence is a
+    lead like the article's first; a passage that starts inside a paragraph has none."""
+    from qa.answer import ExtractiveAnswerer
+    from qa.config import AnswerConfig
+    from qa.types import Chunk, Passage
+
+    text = ("Storms hit the coast. Roads were closed.\n\nThe central bank raised rates. Markets fell. "
+            "Traders were surprised.")
+    second = text.index("The central")
+    inside = text.index("Markets")
+
+    def passage(cid, start):
+        return Passage(chunk=Chunk(cid, "r", start, len(text), text[start:], 10), title="", source="", url="",
+                       published="", score=1.0, rank=cid + 1)
+
+    def leads(**cfg):
+        a = ExtractiveAnswerer(None, lambda d: text, AnswerConfig(**cfg))
+        return [c.text for c in a.candidates([passage(0, second), passage(1, inside)]) if c.lead]
+
+    assert leads() == ["The central bank raised rates."]
+    assert leads(paragraph_leads=False) == []
+
+
 def test_a_lead_paragraph_pairs_its_sentences_only_when_the_scorer_cannot_tell_them_apart():
     """``span``: the paragraph's other likeliest sentence joins the chosen one when its probability is
     at least ``lead_pair_ratio`` of the chosen one's and both fit in ``lead_pair_words``."""
