@@ -7,8 +7,9 @@
    coverage; the passage's cosine; whether it holds what the question asks for -- a number for
    "how many", a date for "when", a name for "who", a country or US state the question does not
    name for "which country" (``qa.places``); whether it adds anything beyond the question or
-   names something the question does not; the question's focus word; whether it is its
-   article's lead sentence), and *the evidence*: its passage's rank and final retrieval score
+   names something the question does not; the question's focus word; whether it is a lead
+   sentence: its article's first, or the first of a passage that opens a paragraph, since each
+   paragraph of a multi-topic article opens its own story -- ``paragraph_leads``), and *the evidence*: its passage's rank and final retrieval score
    relative to the top passage (date-aware when ``as_of`` is given), so the best-ranked passage
    wins unless another's sentence is clearly better. Position is not fitted (see
    ``eval/fit_answerer.py``): only the article's lead has a weight, set by hand.
@@ -18,8 +19,8 @@
 4. One sentence answers, so the answer comes from one article: the top passage's, unless another
    article's sentence is clearly likelier (``other_article_margin``). The sentence before it joins
    (same citation, one contiguous span) only when the chosen sentence leans on it (a pronoun or
-   connective, "he said", "The talks" after the sentence that introduced them); in an article's
-   short lead paragraph, the paragraph's other likeliest sentence joins when the scorer cannot
+   connective, "he said", "The talks" after the sentence that introduced them); in a short lead
+   paragraph (a passage that opens its article or a paragraph), the paragraph's other likeliest sentence joins when the scorer cannot
    tell the two apart (``lead_pair_ratio``) and both fit in ``lead_pair_words`` words; the sentence
    after it joins when it turns against it ("However, …"), so a quote never says the opposite of
    its article. Only a question that asks for several things ("which countries", "both",

@@ -668,13 +668,18 @@ src="{conf_png}"><img alt="latency histogram" src="{lat_png}"></div>
 # ---- span recall (chunking-eval) -----------------------------------------------------------
 def span_recall(engine, questions_path: Path, corpora_dir: Path, k: int = 5,
                 progress: Callable[[int, int], None] | None = None) -> dict:
-    """Share of gold characters covered by the top-k retrieved chunks of the right corpus."""
+    """Share of gold characters covered by the top-k retrieved chunks of the right corpus; and
+    ``answer_span_hit``: the share of questions whose answer's first citation overlaps a gold span."""
+    from .retrieval import Filters
+
     rows = [json.loads(line) for line in open(questions_path, encoding="utf-8") if line.strip()]
     total = covered = 0
     per = []
+    answered = []
     for i, q in enumerate(rows):
-        from .retrieval import Filters
-
+        a = engine.ask(q["question"], sources=[q["corpus"]])
+        answered.append(bool(a.citations) and any(min(a.citations[0].end, r["end"]) > max(a.citations[0].start, r["start"])
+                                                  for r in q["references"]))
         passages = engine.retriever.search(q["question"], k=k, filters=Filters(sources=[q["corpus"]]))
         spans = [(p.chunk.start, p.chunk.end) for p in passages]
         got = need = 0
@@ -687,7 +692,8 @@ def span_recall(engine, questions_path: Path, corpora_dir: Path, k: int = 5,
         if progress:
             progress(i + 1, len(rows))
     return {"n_questions": len(rows), "k": k, "char_recall": covered / total if total else 0.0,
-            "mean_question_recall": float(np.mean(per)) if per else 0.0}
+            "mean_question_recall": float(np.mean(per)) if per else 0.0,
+            "answer_span_hit": float(np.mean(answered)) if answered else 0.0}
 
 
 def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
