@@ -439,7 +439,9 @@ class ExtractiveAnswerer:
         text = self.article_text(c.passage.doc_id)
         start, end = (c.prev_span[0], c.end) if c.dependent else (c.start, c.end)
         if cfg.lead_pair_words and self._opens_story(c.passage, text):
-            others = [o for o in cands if o.passage is c.passage and o is not c]
+            # the paragraph's other sentences: a passage may hold two short paragraphs (two stories)
+            others = [o for o in cands if o.passage is c.passage and o is not c
+                      and "\n\n" not in text[min(o.start, c.start):max(o.end, c.end)]]
             if others:
                 o = max(others, key=lambda x: x.score)
                 s2, e2 = min(start, o.start), max(end, o.end)

@@ -259,6 +259,26 @@ def test_a_passage_that_opens_a_paragraph_has_a_lead_sentence_too():
     assert leads(paragraph_leads=False) == []
 
 
+def test_a_lead_pair_stays_inside_its_paragraph():
+    """A passage may hold two short paragraphs (two stories of a roundup): the lead pair never quotes
+    the other story's sentence, however close its probability."""
+    from qa.answer import Candidate, ExtractiveAnswerer
+    from qa.config import AnswerConfig
+    from qa.types import Chunk, Passage
+
+    text = "Airline halts flights at JFK.\n\nTesla's new robot walked on stage. It waved at the crowd."
+    p = Passage(chunk=Chunk(0, "r", 0, len(text), text, 20), title="", source="", url="", published="",
+                score=1.0, rank=1)
+    a = ExtractiveAnswerer(None, lambda d: text, AnswerConfig())
+    s1, s2, s3 = text.index("Airline"), text.index("Tesla"), text.index("It waved")
+    other = Candidate(p, s1, s2 - 2, text[s1:s2 - 2], score=0.79, lead=True)
+    robot = Candidate(p, s2, s3 - 1, text[s2:s3 - 1], score=0.8)
+    waved = Candidate(p, s3, len(text), text[s3:], score=0.1, prev_span=(s2, s3 - 1))
+    assert text[slice(*a.span(robot, [other, robot, waved]))] == "Tesla's new robot walked on stage."
+    waved.score = 0.7  # the same paragraph's sentence still pairs when the scorer cannot tell them apart
+    assert text[slice(*a.span(robot, [other, robot, waved]))] == text[s2:]
+
+
 def test_a_lead_paragraph_pairs_its_sentences_only_when_the_scorer_cannot_tell_them_apart():
     """``span``: the paragraph's other likeliest sentence joins the chosen one when its probability is
     at least ``lead_pair_ratio`` of the chosen one's and both fit in ``lead_pair_words``."""
