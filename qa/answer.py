@@ -9,9 +9,10 @@
    name for "which country" (``qa.places``); whether it adds anything beyond the question or
    names something the question does not; the question's focus word; whether it is a lead
    sentence: its article's first, or the first of a passage that opens a paragraph, since each
-   paragraph of a multi-topic article opens its own story -- ``paragraph_leads``), and *the evidence*: its passage's rank and final retrieval score
-   relative to the top passage (date-aware when ``as_of`` is given), so the best-ranked passage
-   wins unless another's sentence is clearly better. Position is not fitted (see
+   paragraph of a multi-topic article opens its own story -- ``paragraph_leads``), and *the
+   evidence*: its passage's rank and final retrieval score relative to the top passage
+   (date-aware when ``as_of`` is given), so the best-ranked passage wins unless another's
+   sentence is clearly better. Position is not fitted (see
    ``eval/fit_answerer.py``): only the article's lead has a weight, set by hand.
 3. A logistic model turns the features into the probability that the sentence holds the answer
    (``AnswerConfig.sentence_weights``, fitted by ``eval/fit_answerer.py`` on the earlier half of
@@ -20,12 +21,12 @@
    article's sentence is clearly likelier (``other_article_margin``). The sentence before it joins
    (same citation, one contiguous span) only when the chosen sentence leans on it (a pronoun or
    connective, "he said", "The talks" after the sentence that introduced them); in a short lead
-   paragraph (a passage that opens its article or a paragraph), the paragraph's other likeliest sentence joins when the scorer cannot
-   tell the two apart (``lead_pair_ratio``) and both fit in ``lead_pair_words`` words; the sentence
-   after it joins when it turns against it ("However, …"), so a quote never says the opposite of
-   its article. Only a question that asks for several things ("which countries", "both",
-   comparisons) gets more sentences, each from a different article and each adding a fact the
-   others do not.
+   paragraph (a passage that opens its article or a paragraph), the paragraph's other likeliest
+   sentence joins when the scorer cannot tell the two apart (``lead_pair_ratio``) and both fit
+   in ``lead_pair_words`` words; the sentence after it joins when it turns against it
+   ("However, …"), so a quote never says the opposite of its article. Only a question that
+   asks for several things ("which countries", "both", comparisons) gets more sentences, each
+   from a different article and each adding a fact the others do not.
 5. Confidence: a second logistic model over the best sentence's probability and the top
    passage's relevance and cosine -- plus, only for a dated question that asks about recent
    events ("this week", "latest", "on Tuesday"), the top passage's freshness; an undated
@@ -49,7 +50,7 @@ from .embeddings import Embedder
 from .places import KINDS, places
 from .support import names, numbers
 from .retrieval import _day, temporal_cue
-from .text import STOPWORDS, content_terms, sentence_spans, stem, words
+from .text import STOPWORDS, content_terms, paragraph_break, sentence_spans, stem, words
 from .types import Answer, Citation, Passage
 
 ABSTAIN_TEXT = "The articles don't say. The closest passages are listed below as related reading."
@@ -236,7 +237,8 @@ class ExtractiveAnswerer:
 
     def _opens_story(self, p: Passage, text: str) -> bool:
         """The passage starts its article -- or, with ``paragraph_leads``, a paragraph."""
-        return p.chunk.start == 0 or (self.config.paragraph_leads and text[max(0, p.chunk.start - 2):p.chunk.start] == "\n\n")
+        start = p.chunk.start
+        return start == 0 or (self.config.paragraph_leads and paragraph_break(text, max(0, start - 2), start))
 
     def score(self, question: str, qvec: np.ndarray, cands: list[Candidate], asked: str | None = None,
               lazy: bool | None = None) -> None:
@@ -321,7 +323,8 @@ class ExtractiveAnswerer:
                 todo = [i for i in order if i not in done and base[i] + w_sim >
                         (top_floor if cands[i].passage.doc_id == top_doc else floor)][:8]
                 # a short lead paragraph's sentences are compared with each other (span)
-                leads = {cands[i].passage.chunk.id for i in done if exact(i) >= floor and cands[i].passage.chunk.id in openers}
+                leads = {cands[i].passage.chunk.id for i in done
+                         if exact(i) >= floor and cands[i].passage.chunk.id in openers}
                 todo += [i for i in order if i not in done and i not in todo and cands[i].passage.chunk.id in leads]
                 if not todo:
                     break
@@ -441,7 +444,7 @@ class ExtractiveAnswerer:
         if cfg.lead_pair_words and self._opens_story(c.passage, text):
             # the paragraph's other sentences: a passage may hold two short paragraphs (two stories)
             others = [o for o in cands if o.passage is c.passage and o is not c
-                      and "\n\n" not in text[min(o.start, c.start):max(o.end, c.end)]]
+                      and not paragraph_break(text, min(o.start, c.start), max(o.end, c.end))]
             if others:
                 o = max(others, key=lambda x: x.score)
                 s2, e2 = min(start, o.start), max(end, o.end)

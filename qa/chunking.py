@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from .config import ChunkingConfig
 from .embeddings import Embedder
-from .text import sentence_spans
+from .text import paragraph_break, sentence_spans
 from .types import Article, Chunk
 
 MAX_TITLE_TOKENS = 32
@@ -86,7 +86,7 @@ def chunk_article(article: Article, embedder: Embedder, config: ChunkingConfig, 
             for (a, b), m in zip(pieces, embedder.count_tokens([text[a:b] for a, b in pieces])):
                 units.append((a, b, m))
     # new_para[i]: unit i opens a paragraph (a blank line before it)
-    new_para = [i > 0 and "\n\n" in text[units[i - 1][1]:units[i][0]] for i in range(len(units))]
+    new_para = [i > 0 and paragraph_break(text, units[i - 1][1], units[i][0]) for i in range(len(units))]
     fill = config.paragraph_fill
     chunks: list[Chunk] = []
     i = 0
@@ -102,10 +102,11 @@ def chunk_article(article: Article, embedder: Embedder, config: ChunkingConfig, 
                             text=text[start:end], n_tokens=total + 2 + title_tokens))
         if j >= len(units):
             break
-        # overlap: carry trailing sentences of this chunk, but always move forward
+        # overlap: carry trailing sentences of this chunk, but always move forward -- and, with
+        # paragraph_fill, never from before the paragraph the next chunk starts in
         k, carried = j, 0
         while k - 1 > i and carried + units[k - 1][2] <= config.overlap_tokens and \
-                not (fill is not None and any(new_para[k:j + 1])):
+                not (fill is not None and new_para[k]):
             carried += units[k - 1][2]
             k -= 1
         i = k

@@ -33,6 +33,11 @@ def valid_utf8(s: str) -> str:
     return s.encode("utf-8", "replace").decode("utf-8") if any("\ud800" <= ch <= "\udfff" for ch in s) else s
 
 
+def paragraph_break(text: str, start: int, end: int) -> bool:
+    """Does ``text[start:end]`` hold a paragraph break (a blank line, as ``normalize_text`` leaves them)?"""
+    return "\n\n" in text[start:end]
+
+
 def normalize_text(text: str) -> str:
     """Unicode NFKC, no control characters, single spaces, trimmed lines, at most one blank line."""
     text = valid_utf8(text)
