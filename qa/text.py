@@ -38,6 +38,13 @@ def paragraph_break(text: str, start: int, end: int) -> bool:
     return "\n\n" in text[start:end]
 
 
+def shouting(sentence: str) -> bool:
+    """Mostly capital letters: a credit line, a section banner or a "SEE MORE ... AT:" footer, which
+    answers nothing even when its words match the question."""
+    letters = [ch for ch in sentence if ch.isalpha()]
+    return len(letters) >= 10 and sum(ch.isupper() for ch in letters) >= 0.8 * len(letters)
+
+
 def normalize_text(text: str) -> str:
     """Unicode NFKC, no control characters, single spaces, trimmed lines, at most one blank line."""
     text = valid_utf8(text)

@@ -328,3 +328,17 @@ def test_a_sentence_is_quoted_with_the_next_one_when_that_one_turns_against_it()
     assert quote("Hopkins, 83, was not there.") == first  # does not turn against it
     assert quote("However, Hopkins won it.", contrast_words=10) == first  # together over the budget
     assert quote("However, Hopkins won it.", contrast_words=0) == first  # off
+
+
+def test_a_sentence_in_capitals_is_never_a_candidate():
+    """A footer ("SEE MORE ... NEWS AT: ...") or a credit line matches question words but answers
+    nothing; a sentence with an acronym in it is still a candidate."""
+    from qa.answer import ExtractiveAnswerer
+    from qa.types import Chunk, Passage
+
+    text = ("NASA said the probe reached orbit on Monday. SEE MORE SPACE NEWS AT: ORBIT DAILY.ORG\n\n"
+            "DIRECTORS OF PHOTOGRAPHY")
+    p = Passage(chunk=Chunk(0, "a", 0, len(text), text, 20), title="", source="", url="", published="",
+                score=1.0, rank=1)
+    cands = ExtractiveAnswerer(None, lambda d: text).candidates([p])
+    assert [c.text for c in cands] == ["NASA said the probe reached orbit on Monday."]

@@ -1,4 +1,4 @@
-from qa.text import content_terms, normalize_text, sentence_spans
+from qa.text import content_terms, normalize_text, sentence_spans, shouting
 
 
 def test_normalize_collapses_spaces_controls_and_blank_lines():
@@ -22,3 +22,10 @@ def test_sentence_spans_within_a_window_use_article_offsets():
 
 def test_content_terms_stem_and_drop_stopwords():
     assert content_terms("The talks were mediated by the mediators") == ["talk", "mediat", "mediat"]
+
+
+def test_shouting_is_mostly_capital_letters():
+    assert shouting("SEE MORE UK COLUMN NEWS AT: UK COLUMN.ORG")
+    assert shouting("by PAUL FASSA AND JOHN DOE")
+    assert not shouting("NASA and the ESA said the FAA approved it.")
+    assert not shouting("OK, USA")  # too few letters to tell
