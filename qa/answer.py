@@ -444,8 +444,14 @@ class ExtractiveAnswerer:
         start, end = (c.prev_span[0], c.end) if c.dependent else (c.start, c.end)
         if cfg.lead_pair_words and self._opens_story(c.passage, text):
             # the paragraph's other sentences: a passage may hold two short paragraphs (two stories)
-            others = [o for o in cands if o.passage is c.passage and o is not c
-                      and not paragraph_break(text, min(o.start, c.start), max(o.end, c.end))]
+            # ... except that the article's lead paragraph may go on in the next (newswire's one-sentence
+            # lead, "He left after talks ..."): the sentence right after a lead-paragraph sentence joins it
+            # from whichever passage holds it
+            in_lead = (cfg.lead_pair_across_first and c.passage.chunk.start == 0
+                       and not paragraph_break(text, 0, c.start))
+            others = [o for o in cands if o is not c and (
+                (o.passage is c.passage and not paragraph_break(text, min(o.start, c.start), max(o.end, c.end)))
+                or (in_lead and o.passage.doc_id == c.passage.doc_id and o.prev_span == (c.start, c.end)))]
             if others:
                 o = max(others, key=lambda x: x.score)
                 s2, e2 = min(start, o.start), max(end, o.end)
@@ -468,16 +474,20 @@ class ExtractiveAnswerer:
         if not ranked or confidence < self.threshold(as_of):
             return Answer(question=question, text=ABSTAIN_TEXT, citations=[], abstained=True,
                           passages=passages, confidence=confidence)
-        citations = []
+        citations: list[Citation] = []
         parts = []
-        for n, c in enumerate(self.choose(question, ranked), start=1):
-            p = c.passage
+        for c in self.choose(question, ranked):
             start, end = self.span(c, cands)
-            quote = self.article_text(p.doc_id)[start:end]
-            citations.append(Citation(n=n, doc_id=p.doc_id, title=p.title, url=p.url, published=p.published,
-                                      source=p.source, quote=quote, start=start, end=end,
-                                      passage_rank=p.rank))
-            parts.append(f"{quote} [{n}]")
+            # a lead paragraph that goes on in the next passage: each part cites the passage that holds it
+            rest = next((o for o in cands if end > c.passage.chunk.end and o.passage is not c.passage
+                         and o.passage.doc_id == c.passage.doc_id and o.end == end), None)
+            pieces = [(c.passage, start, c.end), (rest.passage, rest.start, end)] if rest else [(c.passage, start, end)]
+            for p, s, e in pieces:
+                quote = self.article_text(p.doc_id)[s:e]
+                n = len(citations) + 1
+                citations.append(Citation(n=n, doc_id=p.doc_id, title=p.title, url=p.url, published=p.published,
+                                          source=p.source, quote=quote, start=s, end=e, passage_rank=p.rank))
+                parts.append(f"{quote} [{n}]")
         return Answer(question=question, text=" ".join(parts), citations=citations, abstained=False,
                       passages=passages, confidence=confidence)
 

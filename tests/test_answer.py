@@ -342,3 +342,39 @@ def test_a_sentence_in_capitals_is_never_a_candidate():
                 score=1.0, rank=1)
     cands = ExtractiveAnswerer(None, lambda d: text).candidates([p])
     assert [c.text for c in cands] == ["NASA said the probe reached orbit on Monday."]
+
+
+def test_a_one_sentence_lead_paragraph_goes_on_in_the_next_passage_each_part_citing_its_own():
+    """Newswire: the lead paragraph is one sentence and the next paragraph (another chunk) goes on
+    with it. When the scorer cannot tell the two apart the answer quotes both, each part citing the
+    passage that holds it; a later paragraph's sentence never reaches back into the lead."""
+    from qa.answer import Candidate, ExtractiveAnswerer
+    from qa.types import Chunk, Passage
+
+    text = ("Former leader Yahya Jammeh flew out of Banjul on Saturday.\n\n"
+            "He went into exile in Equatorial Guinea. Troops moved in.")
+    s2 = text.index("He went")
+    s3 = text.index("Troops")
+    p0 = Passage(chunk=Chunk(0, "g", 0, s2 - 2, text[:s2 - 2], 14), title="", source="", url="", published="",
+                 score=0.9, rank=1)
+    p1 = Passage(chunk=Chunk(1, "g", s2, len(text), text[s2:], 14), title="", source="", url="", published="",
+                 score=0.8, rank=2)
+    a = ExtractiveAnswerer(None, lambda d: text)
+    lead = Candidate(p0, 0, s2 - 2, text[:s2 - 2], score=0.95, lead=True)
+    exile = Candidate(p1, s2, s3 - 1, text[s2:s3 - 1], score=0.7, lead=True, prev_span=(0, s2 - 2))
+    troops = Candidate(p1, s3, len(text), text[s3:], score=0.1, prev_span=(s2, s3 - 1))
+    cands = [lead, exile, troops]
+    assert a.span(lead, cands) == (0, s3 - 1)
+    assert a.span(exile, cands) == (s2, s3 - 1)  # never backwards into the lead paragraph
+    exile.score = 0.3  # clearly less likely: the lead alone
+    assert a.span(lead, cands) == (0, s2 - 2)
+
+    exile.score = 0.7
+    a.score = lambda *args, **kw: None
+    a.confidence = lambda *args, **kw: 1.0
+    ans = a.answer("Where did Jammeh go?", None, [p0, p1])
+    assert [(c.passage_rank, c.quote) for c in ans.citations] == [
+        (1, "Former leader Yahya Jammeh flew out of Banjul on Saturday."),
+        (2, "He went into exile in Equatorial Guinea.")]
+    assert ans.text == ("Former leader Yahya Jammeh flew out of Banjul on Saturday. [1] "
+                        "He went into exile in Equatorial Guinea. [2]")
