@@ -451,7 +451,8 @@ class ExtractiveAnswerer:
                        and not paragraph_break(text, 0, c.start))
             others = [o for o in cands if o is not c and (
                 (o.passage is c.passage and not paragraph_break(text, min(o.start, c.start), max(o.end, c.end)))
-                or (in_lead and o.passage.doc_id == c.passage.doc_id and o.prev_span == (c.start, c.end)))]
+                or (in_lead and o.passage.doc_id == c.passage.doc_id and o.prev_span == (c.start, c.end)
+                    and paragraph_break(text, c.end, o.start)))]
             if others:
                 o = max(others, key=lambda x: x.score)
                 s2, e2 = min(start, o.start), max(end, o.end)
