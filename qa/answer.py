@@ -50,6 +50,7 @@ from .embeddings import Embedder
 from .places import KINDS, places
 from .support import names, numbers
 from .retrieval import _day, temporal_cue
+from .chunking import multi_topic
 from .text import STOPWORDS, content_terms, paragraph_break, sentence_spans, shouting, stem, words
 from .types import Answer, Citation, Passage
 
@@ -239,7 +240,8 @@ class ExtractiveAnswerer:
     def _opens_story(self, p: Passage, text: str) -> bool:
         """The passage starts its article -- or, with ``paragraph_leads``, a paragraph."""
         start = p.chunk.start
-        return start == 0 or (self.config.paragraph_leads and paragraph_break(text, max(0, start - 2), start))
+        return start == 0 or (self.config.paragraph_leads and paragraph_break(text, max(0, start - 2), start)
+                              and multi_topic(text))
 
     def score(self, question: str, qvec: np.ndarray, cands: list[Candidate], asked: str | None = None,
               lazy: bool | None = None) -> None:
@@ -447,10 +449,11 @@ class ExtractiveAnswerer:
             # ... except that the article's lead paragraph may go on in the next (newswire's one-sentence
             # lead, "He left after talks ..."): the sentence right after a lead-paragraph sentence joins it
             # from whichever passage holds it
-            in_lead = (cfg.lead_pair_across_first and c.passage.chunk.start == 0
+            stories = multi_topic(text)
+            in_lead = (cfg.lead_pair_across_first and not stories and c.passage.chunk.start == 0
                        and not paragraph_break(text, 0, c.start))
             others = [o for o in cands if o is not c and (
-                (o.passage is c.passage and not paragraph_break(text, min(o.start, c.start), max(o.end, c.end)))
+                (o.passage is c.passage and not (stories and paragraph_break(text, min(o.start, c.start), max(o.end, c.end))))
                 or (in_lead and o.passage.doc_id == c.passage.doc_id and o.prev_span == (c.start, c.end)
                     and paragraph_break(text, c.end, o.start)))]
             if others:

@@ -33,6 +33,9 @@ class ChunkingConfig:
     # and carries no overlap across one, so a chunk does not mix the stories of a multi-topic article
     # (None: sentences are packed across paragraphs, as indexes built before it were; README "Long articles")
     paragraph_fill: float | None = 0.2
+    # ... only in a multi-topic article (qa.chunking.multi_topic); one story is packed across its paragraphs
+    # (False: every article with blank lines, as indexes built before it were)
+    paragraph_topics: bool = True
 
 
 @dataclass(frozen=True)

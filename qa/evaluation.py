@@ -27,6 +27,7 @@ import numpy as np
 from .config import FORMAT_VERSION, ChunkingConfig, as_dict
 from .errors import InputError
 from .support import SupportScorer
+from .chunking import CHUNKER_VERSION
 from .text import TEXT_VERSION
 from .verify import cited_sentences  # noqa: F401 (re-exported for the tests)
 from .types import Answer
@@ -234,8 +235,8 @@ def faithfulness(answer: Answer, scorer: SupportScorer) -> dict:
 # ---- building the index once -----------------------------------------------------------
 def corpus_index_dir(corpus: Path, cache: Path, chunking: ChunkingConfig, model: str) -> Path:
     """The cached index of a corpus file (or a folder of texts, e.g. chunking-eval's corpora), named
-    by the corpus's bytes, the chunking, the model and the text normalisation (``TEXT_VERSION``):
-    changing any of them builds another."""
+    by the corpus's bytes, the chunking, the model, the text normalisation (``TEXT_VERSION``) and the
+    chunker's rules (``CHUNKER_VERSION``): changing any of them builds another."""
     h = hashlib.sha1()
     files = sorted(p for p in corpus.iterdir() if p.is_file()) if corpus.is_dir() else [corpus]
     for path in files:
@@ -245,7 +246,7 @@ def corpus_index_dir(corpus: Path, cache: Path, chunking: ChunkingConfig, model:
             for block in iter(lambda: f.read(1 << 20), b""):
                 h.update(block)
     h.update(json.dumps({"chunking": as_dict(chunking), "model": model, "format": FORMAT_VERSION,
-                         "text": TEXT_VERSION}, sort_keys=True).encode())
+                         "text": TEXT_VERSION, "chunker": CHUNKER_VERSION}, sort_keys=True).encode())
     return cache / f"{corpus.stem}{'-spans' if corpus.is_dir() else ''}-{h.hexdigest()[:12]}"
 
 

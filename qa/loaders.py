@@ -251,7 +251,8 @@ def load_html_file(path: Path) -> list[Article]:
         h1.decompose()
     blocks = root.find_all(["p", "h2", "h3", "h4", "li", "blockquote", "pre"])
     if blocks:
-        text = "\n".join(b.get_text(" ", strip=True) for b in blocks if not b.find(["p", "li"]))
+        # each block is a paragraph: a blank line between them (the chunker and the answerer use it)
+        text = "\n\n".join(b.get_text(" ", strip=True) for b in blocks if not b.find(["p", "li"]))
     else:
         text = root.get_text("\n", strip=True)
     record = {"title": title, "url": url, "published": published, "source": source, "text": text}

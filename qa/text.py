@@ -21,9 +21,9 @@ _ABBREVIATIONS = {
     "e.g", "i.e", "a.m", "p.m", "d.c", "u.s.a", "ph.d",
 }
 
-# What normalize_text makes of a text; bump it when that changes, so that the indexes the evaluation
-# caches by their corpus (qa/evaluation.py) are built again.
-TEXT_VERSION = 1
+# What normalize_text makes of a text; bump it when that changes, so that indexes the evaluation
+# caches by their corpus (qa/evaluation.py) are built again. 2: one paragraph per line gets blank lines.
+TEXT_VERSION = 2
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b\u200c\u200d\ufeff]")
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
@@ -49,13 +49,26 @@ def shouting(sentence: str) -> bool:
     return len(letters) >= 10 and sum(ch.isupper() for ch in letters) >= 0.8 * len(letters)
 
 
+def lines_are_paragraphs(lines: list[str]) -> bool:
+    """A text without blank lines whose lines are its paragraphs (a scraped article, one paragraph per
+    line), not a hard-wrapped one: at least a fifth of its lines are longer than a wrapped line
+    (100 characters)."""
+    full = [line for line in lines if line]
+    return (len(full) >= 2 and len(full) == len(lines)
+            and sum(len(line) > 100 for line in full) >= 0.2 * len(full))
+
+
 def normalize_text(text: str) -> str:
-    """Unicode NFKC, no control characters, single spaces, trimmed lines, at most one blank line."""
+    """Unicode NFKC, no control characters, single spaces, trimmed lines, at most one blank line;
+    paragraphs are separated by a blank line -- also in a text that wrote one paragraph per line
+    (``lines_are_paragraphs``), so that the chunker and the answerer see its paragraphs."""
     text = valid_utf8(text)
     text = unicodedata.normalize("NFKC", text)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = _CONTROL.sub("", text)
-    lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
+    lines = [_SPACES.sub(" ", line).strip() for line in text.strip().split("\n")]
+    if lines_are_paragraphs(lines):
+        return "\n\n".join(lines)
     return _MANY_NEWLINES.sub("\n\n", "\n".join(lines)).strip()
 
 

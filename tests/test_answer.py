@@ -242,21 +242,23 @@ def test_a_passage_that_opens_a_paragraph_has_a_lead_sentence_too():
     from qa.config import AnswerConfig
     from qa.types import Chunk, Passage
 
-    text = ("Storms hit the coast. Roads were closed.\n\nThe central bank raised rates. Markets fell. "
-            "Traders were surprised.")
-    second = text.index("The central")
-    inside = text.index("Markets")
+    roundup = ("Storms hit the coast. Roads were closed.\n\nThe central bank raised rates. Markets fell. "
+               "Traders were surprised.\n\nA new museum opened in Lyon.\n\nKenya won the relay.")
+    story = ("Jammeh flew out of Banjul on Saturday.\n\nThe crisis had lasted six weeks. Jammeh went into "
+             "exile.\n\nJammeh had ruled since 1994.\n\nTroops loyal to Jammeh gave up.")
 
-    def passage(cid, start):
-        return Passage(chunk=Chunk(cid, "r", start, len(text), text[start:], 10), title="", source="", url="",
-                       published="", score=1.0, rank=cid + 1)
-
-    def leads(**cfg):
+    def leads(text, second, inside, **cfg):
+        def passage(cid, start):
+            return Passage(chunk=Chunk(cid, "r", start, len(text), text[start:], 10), title="", source="", url="",
+                           published="", score=1.0, rank=cid + 1)
         a = ExtractiveAnswerer(None, lambda d: text, AnswerConfig(**cfg))
-        return [c.text for c in a.candidates([passage(0, second), passage(1, inside)]) if c.lead]
+        return [c.text for c in a.candidates([passage(0, text.index(second)), passage(1, text.index(inside))])
+                if c.lead]
 
-    assert leads() == ["The central bank raised rates."]
-    assert leads(paragraph_leads=False) == []
+    assert leads(roundup, "The central", "Markets") == ["The central bank raised rates."]
+    assert leads(roundup, "The central", "Markets", paragraph_leads=False) == []
+    # one story (its subject named in every paragraph): only the article's first sentence is its lead
+    assert leads(story, "The crisis", "Jammeh went") == []
 
 
 def test_a_lead_pair_stays_inside_its_paragraph():
@@ -266,17 +268,19 @@ def test_a_lead_pair_stays_inside_its_paragraph():
     from qa.config import AnswerConfig
     from qa.types import Chunk, Passage
 
-    text = "Airline halts flights at JFK.\n\nTesla's new robot walked on stage. It waved at the crowd."
+    text = ("Airline halts flights at JFK.\n\nTesla's new robot walked on stage. It waved at the crowd.\n\n"
+            "Lyon opened a museum.\n\nKenya won the relay.")
     p = Passage(chunk=Chunk(0, "r", 0, len(text), text, 20), title="", source="", url="", published="",
                 score=1.0, rank=1)
     a = ExtractiveAnswerer(None, lambda d: text, AnswerConfig())
     s1, s2, s3 = text.index("Airline"), text.index("Tesla"), text.index("It waved")
     other = Candidate(p, s1, s2 - 2, text[s1:s2 - 2], score=0.79, lead=True)
     robot = Candidate(p, s2, s3 - 1, text[s2:s3 - 1], score=0.8)
-    waved = Candidate(p, s3, len(text), text[s3:], score=0.1, prev_span=(s2, s3 - 1))
+    e3 = text.index("\n\nLyon")
+    waved = Candidate(p, s3, e3, text[s3:e3], score=0.1, prev_span=(s2, s3 - 1))
     assert text[slice(*a.span(robot, [other, robot, waved]))] == "Tesla's new robot walked on stage."
     waved.score = 0.7  # the same paragraph's sentence still pairs when the scorer cannot tell them apart
-    assert text[slice(*a.span(robot, [other, robot, waved]))] == text[s2:]
+    assert text[slice(*a.span(robot, [other, robot, waved]))] == text[s2:e3]
 
 
 def test_a_lead_paragraph_pairs_its_sentences_only_when_the_scorer_cannot_tell_them_apart():

@@ -94,10 +94,28 @@ def test_paragraphs_too_short_to_fill_a_chunk_are_packed_together(fake_embedder)
 
 def test_a_long_paragraph_is_still_cut_at_sentences_with_overlap_inside_it(fake_embedder):
     para = " ".join(f"Sentence {i} of the long story." for i in range(30))
-    text = para + "\n\nA second, short story follows here."
+    text = para + "\n\nA second, short story follows here.\n\nA third one.\n\nA fourth ends it."
     chunks = chunk_article(_article(text, title=""), fake_embedder,
                            ChunkingConfig(max_tokens=40, overlap_tokens=10, paragraph_fill=0.2))
     inside = [c for c in chunks if c.end <= len(para)]
     assert len(inside) > 3
     assert any(inside[i + 1].start < inside[i].end for i in range(len(inside) - 1)), "no overlap inside a paragraph"
-    assert chunks[-1].text == "A second, short story follows here."  # nothing of the long story carried over
+    after = [c.text for c in chunks if c.start >= len(para)]  # nothing of the long story carried over
+    assert after[0].startswith("A second") and not any("Sentence" in t for t in after)
+
+
+def test_one_story_is_packed_across_its_paragraphs_a_roundup_is_not(fake_embedder):
+    """``multi_topic``: a story names its subject in paragraph after paragraph, a roundup names a new
+    one in each. Only a roundup's chunks end at its paragraphs (``paragraph_topics``)."""
+    from qa.chunking import multi_topic
+
+    story = "\n\n".join(f"Jammeh {w} on day {i} of the crisis." for i, w in enumerate(["left", "flew", "spoke", "rested"]))
+    roundup = "\n\n".join(["Storms hit Florida on day one.", "Markets in Tokyo fell sharply.",
+                            "Lyon opened a new museum.", "Kenya won the relay."])
+    assert not multi_topic(story) and multi_topic(roundup)
+    assert not multi_topic("Storms hit Florida.\n\nMarkets in Tokyo fell.\n\nLyon opened a museum.")  # too few to tell
+    cfg = ChunkingConfig(max_tokens=40, overlap_tokens=0, paragraph_fill=0.0)
+    assert [c.text.count("\n\n") for c in chunk_article(_article(story, title=""), fake_embedder, cfg)] == [3]
+    assert [c.text.count("\n\n") for c in chunk_article(_article(roundup, title=""), fake_embedder, cfg)] == [0] * 4
+    every = ChunkingConfig(max_tokens=40, overlap_tokens=0, paragraph_fill=0.0, paragraph_topics=False)
+    assert [c.text.count("\n\n") for c in chunk_article(_article(story, title=""), fake_embedder, every)] == [0] * 4

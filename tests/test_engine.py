@@ -58,6 +58,10 @@ def test_source_filter(demo_engine):
 def test_seed_astana_mediators(tmp_path, minilm):
     e = QA(index_dir=tmp_path / "idx", embedder=minilm)
     e.ingest([SEED])
+    # written one paragraph per line: read as paragraphs, one story, packed across them
+    from qa.chunking import multi_topic
+    [seed] = e.store.articles.values()
+    assert seed.text.count("\n\n") >= 10 and not multi_topic(seed.text)
     a = e.ask("Who will mediate the Astana talks?")
     assert not a.abstained
     cited = [c for c in a.citations if all(x in c.quote for x in ("Russia", "Turkey", "Iran"))]

@@ -97,7 +97,7 @@ def test_a_folder_corpus_index_is_keyed_by_its_texts_and_the_chunking(tmp_path):
     assert a != corpus_index_dir(d, tmp_path, ChunkingConfig(), "m")
 
 
-def test_a_corpus_index_is_built_again_when_the_text_normalisation_changes(tmp_path, monkeypatch):
+def test_a_corpus_index_is_built_again_when_the_text_normalisation_or_the_chunker_changes(tmp_path, monkeypatch):
     """The loader's normalisation decides the stored texts (one paragraph per line gets blank lines):
     a cached index built under another normalisation must not be reused."""
     import qa.evaluation as ev
@@ -107,7 +107,9 @@ def test_a_corpus_index_is_built_again_when_the_text_normalisation_changes(tmp_p
     f.write_text('{"text": "Some text."}\n')
     a = corpus_index_dir(f, tmp_path, ChunkingConfig(), "m")
     monkeypatch.setattr(ev, "TEXT_VERSION", ev.TEXT_VERSION + 1)
-    assert a != corpus_index_dir(f, tmp_path, ChunkingConfig(), "m")
+    b = corpus_index_dir(f, tmp_path, ChunkingConfig(), "m")
+    monkeypatch.setattr(ev, "CHUNKER_VERSION", ev.CHUNKER_VERSION + 1)  # and so do the chunker's rules
+    assert len({a, b, corpus_index_dir(f, tmp_path, ChunkingConfig(), "m")}) == 3
 
 
 def test_question_set_counts_repeats_and_questions_labelled_both_ways():

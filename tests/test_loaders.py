@@ -30,7 +30,7 @@ def test_html_keeps_main_text_and_drops_scripts_and_navigation(tmp_path):
     [a] = load_file(f)
     assert a.title == "Page title"
     assert a.published == "2017-01-20"
-    assert a.text == "First paragraph.\nSecond one."
+    assert a.text == "First paragraph.\n\nSecond one."  # a blank line between paragraphs, as in text files
 
 
 def test_json_jsonl_csv_with_dataset_column_names(tmp_path):

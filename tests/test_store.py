@@ -201,15 +201,42 @@ def test_an_index_from_before_paragraph_chunking_goes_on_chunking_as_it_was_buil
     with db:
         db.execute("UPDATE meta SET value = ? WHERE key = 'manifest'", (json.dumps(d),))
     db.close()
-    story = "Ships sailed past the new harbour wall on Monday morning, watched by crowds on the pier. " * 2
-    roundup = write_jsonl(tmp_path / "r.jsonl", [{"id": "r", "text": story.strip() + "\n\n" + story.replace("Ships", "Boats").strip()}])
+    stories = ["Ships sailed past the harbour wall, watched by crowds on the pier.",
+               "Voters in Ohio queued for hours to cast ballots at the town hall.",
+               "Bakers in Lyon sold out of bread before noon on the busy market day.",
+               "Runners from Kenya won the relay at the athletics meeting in Oslo."]
+    roundup = write_jsonl(tmp_path / "r.jsonl", [{"id": "r", "text": "\n\n".join(f"{s} {s}" for s in stories)}])
     old = _engine(tmp_path, fake_embedder)
     assert old.store.chunking.paragraph_fill is None
     old.ingest([roundup])
-    assert [c.text.count("\n\n") for c in old.store.chunks.values() if c.doc_id == "r"] == [1]
+    assert any("\n\n" in c.text for c in old.store.chunks.values() if c.doc_id == "r")
     new = _engine(tmp_path / "new", fake_embedder)
     new.ingest([roundup])
-    assert [c.text.count("\n\n") for c in new.store.chunks.values() if c.doc_id == "r"] == [0, 0]
+    assert [c.text.count("\n\n") for c in new.store.chunks.values() if c.doc_id == "r"] == [0, 0, 0, 0]
+
+
+def test_an_index_from_before_topic_detection_goes_on_ending_every_articles_chunks_at_paragraphs(
+        tmp_path, fake_embedder, articles_jsonl):
+    """Its manifest has ``paragraph_fill`` but no ``paragraph_topics``: a single story added to it is
+    chunked at its paragraphs, as its older articles were; a new index packs that story."""
+    e = _engine(tmp_path, fake_embedder)
+    e.ingest([articles_jsonl])
+    db = sqlite3.connect(tmp_path / "idx" / "index.sqlite")
+    d = json.loads(db.execute("SELECT value FROM meta WHERE key = 'manifest'").fetchone()[0])
+    assert d["chunking"].pop("paragraph_topics") is True
+    with db:
+        db.execute("UPDATE meta SET value = ? WHERE key = 'manifest'", (json.dumps(d),))
+    db.close()
+    story = write_jsonl(tmp_path / "s.jsonl", [{"id": "s", "text": "\n\n".join(
+        f"Jammeh {w} from Banjul on the last day of a crisis that had lasted weeks, and crowds watched him "
+        f"go from the road, the harbour and the airport." for w in ("flew", "drove", "sailed", "rode"))}])
+    old = _engine(tmp_path, fake_embedder)
+    assert old.store.chunking.paragraph_topics is False
+    old.ingest([story])
+    assert [c.text.count("\n\n") for c in old.store.chunks.values() if c.doc_id == "s"] == [0, 0, 0, 0]
+    new = _engine(tmp_path / "new", fake_embedder)
+    new.ingest([story])
+    assert any("\n\n" in c.text for c in new.store.chunks.values() if c.doc_id == "s")
 
 
 def test_index_of_the_old_layout_is_refused_with_what_to_do(tmp_path, fake_embedder):
