@@ -238,7 +238,8 @@ class ExtractiveAnswerer:
         return out
 
     def _opens_story(self, p: Passage, text: str) -> bool:
-        """The passage starts its article -- or, with ``paragraph_leads``, a paragraph."""
+        """The passage starts its article -- or, with ``paragraph_leads``, a paragraph of a multi-topic
+        article (``multi_topic``: each of its paragraphs opens a story)."""
         start = p.chunk.start
         return start == 0 or (self.config.paragraph_leads and paragraph_break(text, max(0, start - 2), start)
                               and multi_topic(text))
@@ -445,10 +446,10 @@ class ExtractiveAnswerer:
         text = self.article_text(c.passage.doc_id)
         start, end = (c.prev_span[0], c.end) if c.dependent else (c.start, c.end)
         if cfg.lead_pair_words and self._opens_story(c.passage, text):
-            # the paragraph's other sentences: a passage may hold two short paragraphs (two stories)
-            # ... except that the article's lead paragraph may go on in the next (newswire's one-sentence
-            # lead, "He left after talks ..."): the sentence right after a lead-paragraph sentence joins it
-            # from whichever passage holds it
+            # the passage's other sentences -- in a multi-topic article only its paragraph's (a passage may
+            # hold two short stories); in one story, the sentence right after a lead-paragraph sentence
+            # may also join it from whichever passage holds it (newswire's one-sentence lead goes on in
+            # the next paragraph: "He left after talks ...")
             stories = multi_topic(text)
             in_lead = (cfg.lead_pair_across_first and not stories and c.passage.chunk.start == 0
                        and not paragraph_break(text, 0, c.start))
@@ -483,8 +484,9 @@ class ExtractiveAnswerer:
         for c in self.choose(question, ranked):
             start, end = self.span(c, cands)
             # a lead paragraph that goes on in the next passage: each part cites the passage that holds it
-            rest = next((o for o in cands if end > c.passage.chunk.end and o.passage is not c.passage
-                         and o.passage.doc_id == c.passage.doc_id and o.end == end), None)
+            rest = None if end <= c.passage.chunk.end else next(
+                (o for o in cands if o.passage is not c.passage and o.passage.doc_id == c.passage.doc_id
+                 and o.end == end), None)
             pieces = [(c.passage, start, c.end), (rest.passage, rest.start, end)] if rest else [(c.passage, start, end)]
             for p, s, e in pieces:
                 quote = self.article_text(p.doc_id)[s:e]

@@ -71,8 +71,8 @@ class AnswerConfig:
     paragraph_leads: bool = True
     lead_pair_words: int = 55  # a lead paragraph's two likeliest sentences are cited together up to this length,
     lead_pair_ratio: float = 0.6  # when the second's probability is at least this share of the first's
-    # the pair stays inside its paragraph (a passage may hold two short stories of a roundup) -- except in
-    # the article's first passage, whose one-sentence lead paragraph continues in the next (newswire)
+    # in one story (not multi_topic), the sentence right after a lead-paragraph sentence may join it from
+    # the next passage: newswire's one-sentence lead paragraph goes on in the next (each part cites its own)
     lead_pair_across_first: bool = True
     contrast_words: int = 55  # the next sentence joins when it opens with "However"/"But" (0 = never), up to this length
     relative_margin: float = 0.85  # extra sentences (several-part questions) score within this ratio of the best
