@@ -205,7 +205,7 @@ def build_app(index_dir: str | None = None, feedback_path: str | None = None, up
     engine = QA(index_dir=index_dir)
     modes = available_modes()
     feedback = FeedbackLog(Path(feedback_path or os.environ.get("QA_FEEDBACK_FILE", "feedback.jsonl")))
-    from qa.pgstore import is_database
+    from qa.config import is_database
 
     # uploaded files are kept beside a folder index; with a database store, in the working folder
     default_uploads = Path("uploads") if is_database(str(index_dir)) else Path(index_dir) / "uploads"

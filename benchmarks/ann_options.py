@@ -5,7 +5,7 @@
 
 The store's large segments are IVF-SQ8 (nlist = 4·sqrt(n)) whose candidates are re-ranked exactly
 from the segment's float32 vectors, the probed lists split over two threads, nprobe calibrated
-at build time (qa/ann.py). The 1M stand-in corpus (feature-hashed words: no cluster structure)
+at build time (qa/stores/ann.py). The 1M stand-in corpus (feature-hashed words: no cluster structure)
 is the hard case: the probe's queries -- six words of a random chunk -- sit far from every
 vector. This measures, on the same vectors and the same 200 queries, one FAISS thread per
 calling thread (as in the query path):
@@ -38,8 +38,9 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from scale import StandInEmbedder, probe_queries  # noqa: E402
 
 from qa.config import ChunkingConfig  # noqa: E402
-from qa import ann  # noqa: E402
-from qa.store import _reconstruct, manifest_of, open_store  # noqa: E402
+from qa.stores import ann  # noqa: E402
+from qa.stores import manifest_of, open_store  # noqa: E402
+from qa.stores.segments import reconstruct  # noqa: E402
 
 
 def recall(got, truth) -> float:
@@ -75,7 +76,7 @@ def main() -> int:
     rng = np.random.default_rng(11)
     q = StandInEmbedder().encode(probe_queries(store, rng)).astype(np.float32)
     ids = seg.ids
-    vecs = _reconstruct(seg, ids)
+    vecs = reconstruct(seg, ids)
     order = np.argsort(ids)
     row_at = lambda c: order[np.searchsorted(ids, c, sorter=order)]  # noqa: E731
 

@@ -2,7 +2,7 @@
 
     python benchmarks/ann_real.py [--json]
 
-``qa.ann.build`` picks nprobe as the smallest reaching recall@10 >= ``ANN_RECALL`` on queries
+``qa.stores.ann.build`` picks nprobe as the smallest reaching recall@10 >= ``ANN_RECALL`` on queries
 made from the segment's own vectors (moved by noise to a cosine of ~0.6), because at build time no
 real question exists. benchmarks/scale.py measures the ANN index at 1M chunks with stand-in
 hashing vectors, which do not cluster like a real model's, so there the calibration does not carry
@@ -68,7 +68,7 @@ def main() -> int:
         return 0
     import faiss
 
-    from qa import ann
+    from qa.stores import ann
 
     chunks, questions = vectors()
     ids = np.arange(len(chunks), dtype=np.int64)
@@ -119,7 +119,7 @@ def pgvector_recall(chunks: np.ndarray, questions: np.ndarray, truth: np.ndarray
             for i, v in enumerate(chunks):
                 cp.write_row((i, v))
         print(f"building pgvector HNSW over {len(chunks):,} vectors", file=sys.stderr, flush=True)
-        db.execute("CREATE INDEX ON v USING hnsw (embedding vector_cosine_ops)")  # as qa/pgstore.py
+        db.execute("CREATE INDEX ON v USING hnsw (embedding vector_cosine_ops)")  # as qa/stores/postgres.py
         for ef in (40, 100, 200):
             db.execute(f"SET hnsw.ef_search = {ef}")
             times, recall = [], []

@@ -14,7 +14,7 @@ stand-in embedder (feature hashing of the words into 384 dimensions), so only th
 cost counts, not the encoder's. For each size it reports:
 
 - build: bulk writes into the store (informational) and ``compact`` (one segment; IVF from
-  ``qa.ann.ANN_MIN`` = 200k vectors: IVF-SQ8 with an exact re-rank, nprobe calibrated at build);
+  ``qa.stores.ann.ANN_MIN`` = 200k vectors: IVF-SQ8 with an exact re-rank, nprobe calibrated at build);
 - ingest one more article into the N-chunk index (``qa.ingest.ingest``: open, plan, chunk,
   embed, commit, maintenance);
 - in a **new process**: open the index + first answer (no model to load with the stand-in),
@@ -46,8 +46,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from qa.config import ChunkingConfig  # noqa: E402
-from qa.pgstore import is_database  # noqa: E402
-from qa.store import manifest_of, writer  # noqa: E402
+from qa.config import is_database  # noqa: E402
+from qa.stores import manifest_of, writer  # noqa: E402
 from qa.types import Article, Chunk  # noqa: E402
 
 DIM = 384
@@ -183,7 +183,7 @@ def disk_bytes(location: str | Path) -> int:
     if is_database(str(location)):
         import psycopg
 
-        from qa.pgstore import schema_name
+        from qa.stores.postgres import schema_name
 
         with psycopg.connect(str(location)) as conn:
             return int(conn.execute("SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c "
@@ -287,7 +287,7 @@ def run_size(n_chunks: int, keep: Path | None, database: str | None = None) -> d
 
 
 def _has_rows(location: str | Path) -> bool:
-    from qa.store import open_store
+    from qa.stores import open_store
 
     m = manifest_of(location)
     return bool(m and len(open_store(location, m.model, m.dim, ChunkingConfig()).chunks))

@@ -152,7 +152,7 @@ def cmd_delete(args) -> int:
 
 def cmd_compact(args) -> int:
     """Merge the index's vector segments into one (dropping deleted vectors; IVF when large)."""
-    from .store import chunking_of, manifest_of, writer
+    from .stores import chunking_of, manifest_of, writer
 
     index = args.index or default_index_dir()
     m = manifest_of(index)
@@ -170,7 +170,7 @@ def cmd_compact(args) -> int:
 
 def cmd_migrate(args) -> int:
     """Copy the index (--index/--store) into another location, without embedding anything again."""
-    from .store import migrate
+    from .stores import migrate
 
     source = args.index or default_index_dir()
     bars = Bars(not args.quiet)

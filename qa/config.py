@@ -1,6 +1,6 @@
 """Engine settings, with defaults that can be overridden by environment variables.
 
-QA_STORE       index location: a folder, or postgresql://… (qa/pgstore.py); overrides QA_INDEX_DIR
+QA_STORE       index location: a folder, or postgresql://… (qa/stores/postgres.py); overrides QA_INDEX_DIR
 QA_INDEX_DIR   index folder (default ``index_store/``)
 QA_TOP_K       passages returned by retrieval (default 8)
 """
@@ -9,9 +9,6 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import asdict, dataclass, field
-
-FORMAT_VERSION = 2  # 2: SQLite + FAISS segments (qa/store.py); 1 was JSONL + one FAISS file
-
 
 def is_database(location: object) -> bool:
     """Is this index location a PostgreSQL address (``postgresql://…``) rather than a folder?"""

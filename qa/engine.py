@@ -30,8 +30,8 @@ from .generate import GenerationConfig, GenerativeAnswerer, draft_answer
 from .ingest import IngestReport, Progress, delete, ingest
 from .llm import get_model
 from .retrieval import Filters, Retriever
-from .pgstore import _safe, is_database
-from .store import RowStore, current_generation, open_store
+from .config import is_database
+from .stores import Store, current_generation, describe, normalize_source, open_store
 from .support import SupportScorer
 from .conversation import Turn
 from .types import Answer, Article
@@ -72,11 +72,11 @@ class QA:
         self.sentence_vectors = SentenceVectors(int(os.environ.get("QA_SENTENCE_CACHE", "50000")))
         self._lock = threading.RLock()
         self._generation: str | None = "unloaded"
-        self._snapshot: tuple[RowStore, Retriever]
+        self._snapshot: tuple[Store, Retriever]
         self._refresh()
 
     @property
-    def store(self) -> RowStore:
+    def store(self) -> Store:
         return self._snapshot[0]
 
     @property
@@ -261,8 +261,6 @@ class QA:
     def newest_date(self, sources: Iterable[str] | None = None) -> str | None:
         """The newest article's publication date (among ``sources`` when given): the chat app's
         default "as of" date, so the date prior favours the latest news unless cleared."""
-        from .store import normalize_source
-
         self._refresh()
         wanted = {normalize_source(s) for s in sources} if sources else None
         dates = [d for d, src in self.store.published_dates() if wanted is None or normalize_source(src) in wanted]
@@ -278,7 +276,7 @@ class QA:
         dates = sorted(d for d, _ in s.published_dates())
         sources = s.source_counts()
         return {
-            "index_dir": _safe(str(self.index_dir)),
+            "index_dir": describe(self.index_dir),
             "generation": s.generation_name,
             "articles": len(s.articles),
             "chunks": len(s.chunks),
@@ -292,7 +290,7 @@ class QA:
         }
 
 
-def _article_texts(store: RowStore) -> Callable[[str], str]:
+def _article_texts(store: Store) -> Callable[[str], str]:
     """doc id -> article text in one answer's snapshot, each read from the store once (candidate
     sentences, cited spans, quotes and the kept texts all ask for the same few articles)."""
     return functools.cache(lambda d: store.articles[d].text)

@@ -24,7 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import FORMAT_VERSION, ChunkingConfig, as_dict
+from .config import ChunkingConfig, as_dict, is_database
+from .stores import FORMAT_VERSION
 from .errors import InputError
 from .support import SupportScorer
 from .chunking import CHUNKER_VERSION
@@ -726,7 +727,6 @@ def load_chunking_corpora(corpora_dir: Path) -> list:
 def main(args) -> int:
     """``qa eval``: see ``qa eval --help``."""
     from .embeddings import DEFAULT_BACKEND, MODEL_NAME
-    from .pgstore import is_database
     from .engine import QA
     from .progress import Bars
 

@@ -18,7 +18,7 @@ from .config import ChunkingConfig
 from .embeddings import Embedder
 from .errors import InputError, QAError
 from .loaders import content_hash, expand_paths, iter_file
-from .store import RowStore, writer
+from .stores import WritableStore, writer
 from .types import Article
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
@@ -70,7 +70,7 @@ def _same(a: Article, b: Article) -> bool:
     return (a.content_hash, a.title, a.source, a.url, a.published) == (b.content_hash, b.title, b.source, b.url, b.published)
 
 
-def plan_changes(store: RowStore, articles: list[Article], report: IngestReport,
+def plan_changes(store: WritableStore, articles: list[Article], report: IngestReport,
                  seen: dict | None = None) -> list[Article]:
     """Articles that must be (re)indexed; fills added/updated/unchanged/duplicates. ``seen`` carries
     the ids and content hashes of earlier batches of the same ingest."""
@@ -98,7 +98,7 @@ def plan_changes(store: RowStore, articles: list[Article], report: IngestReport,
     return todo
 
 
-def index_articles(store: RowStore, articles: list[Article], embedder: Embedder,
+def index_articles(store: WritableStore, articles: list[Article], embedder: Embedder,
                    progress: Progress | None = None, batch_chunks: int = 0) -> int:
     """Chunk, embed and add articles to the store (replacing older versions). Returns chunk count.
 

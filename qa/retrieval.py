@@ -21,14 +21,13 @@ from __future__ import annotations
 
 import re
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 
 import numpy as np
 
 from .config import RetrievalConfig
 from .embeddings import Embedder
 from .lexical import lexical_terms
-from .store import RowStore, day_number
+from .stores import Filters, Store, day_number
 from .types import Passage
 
 MODES = ("hybrid", "dense", "lexical")
@@ -49,21 +48,10 @@ def temporal_cue(query: str) -> bool:
 
 
 
-@dataclass
-class Filters:
-    sources: list[str] | None = None
-    date_from: str | None = None
-    date_to: str | None = None
-    as_of: str | None = None
-
-    def active(self) -> bool:
-        return bool(self.sources or self.date_from or self.date_to or self.as_of)
-
-
 class Retriever:
     """Searches one loaded generation of the index."""
 
-    def __init__(self, store: RowStore, embedder: Embedder, config: RetrievalConfig | None = None):
+    def __init__(self, store: Store, embedder: Embedder, config: RetrievalConfig | None = None):
         self.store = store
         self.embedder = embedder
         self.config = config or RetrievalConfig()

@@ -3,7 +3,7 @@
 Used by tests/test_crash.py (50 kills in CI) and benchmarks/crash_loop.py (500). Every round runs
 one command in a subprocess (tests/crash_child.py: the real CLI with the test embedding double) on
 one index that keeps growing, and kills it with SIGKILL either after a random delay or at a named
-point inside a commit (``QA_CRASH_AT``, see qa.store.crash_point), including the very first commit
+point inside a commit (``QA_CRASH_AT``, see qa.stores.faults.crash_point), including the very first commit
 of an empty index. After each round:
 
 - the index opens and the engine answers a question (``QA.ask``; every few rounds ``qa ask`` too);
@@ -79,7 +79,7 @@ def open_index(index: Path):
     """The live snapshot of an index written with the test embedding double."""
     from fakes import HashEmbedder
     from qa.config import ChunkingConfig
-    from qa.store import open_store
+    from qa.stores import open_store
 
     emb = HashEmbedder()
     return open_store(index, emb.name, emb.dim, ChunkingConfig())
@@ -200,7 +200,7 @@ def _versions(state: dict) -> dict:
 
 
 def run(rounds: int, work: Path, seed: int = 0, log=print) -> Tally:
-    from qa.store import CRASH_POINTS
+    from qa.stores.faults import CRASH_POINTS
 
     rng = random.Random(seed)
     work.mkdir(parents=True, exist_ok=True)

@@ -70,13 +70,13 @@ def test_merge_equals_building_from_the_kept_documents(tmp_path):
 
 
 def test_a_query_over_a_huge_index_leaves_out_its_most_common_terms(monkeypatch):
-    from qa import store
+    from qa.stores import rows
 
     df = {"said": 700_000, "year": 300_000, "astana": 900, "talk": 40_000}
-    assert store._affordable(list(df), df) == ["astana", "talk"]  # 40,900 + 300,000 would pass 300,000
-    monkeypatch.setattr(store, "LEXICAL_POSTINGS", 10)
-    assert store._affordable(list(df), df) == ["astana"]  # the rarest always stays
-    assert store._affordable(["unknown"], df) == []
+    assert rows.affordable_terms(list(df), df) == ["astana", "talk"]  # 40,900 + 300,000 would pass 300,000
+    monkeypatch.setattr(rows, "LEXICAL_POSTINGS", 10)
+    assert rows.affordable_terms(list(df), df) == ["astana"]  # the rarest always stays
+    assert rows.affordable_terms(["unknown"], df) == []
 
 
 def test_top_n_equals_a_full_scan_on_a_larger_random_segment():

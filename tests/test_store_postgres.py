@@ -10,10 +10,11 @@ from conftest import _SCHEMAS, ROOT, write_jsonl
 from qa import cli
 from qa.engine import QA
 from qa.errors import IndexError_
-from qa.pgstore import _safe, is_database
+from qa.config import is_database
+from qa.stores.postgres import redact
 from qa.retrieval import Filters
 from qa.config import ChunkingConfig
-from qa.store import migrate, writer
+from qa.stores import migrate, writer
 
 
 @pytest.fixture
@@ -27,7 +28,7 @@ def pg(pg_uri, monkeypatch):
 def test_addresses_are_recognised_and_passwords_kept_out_of_messages():
     assert is_database("postgresql://u:p@h/db") and is_database("postgres://h/db")
     assert not is_database("index_store") and not is_database(ROOT)
-    assert _safe("postgresql://u:secret@h/db") == "postgresql://u:***@h/db"
+    assert redact("postgresql://u:secret@h/db") == "postgresql://u:***@h/db"
 
 
 def test_two_processes_share_one_index(pg, minilm, articles_jsonl):
@@ -89,7 +90,7 @@ def test_qa_store_variable_selects_the_database(pg, fake_embedder, articles_json
     assert engine.index_dir == pg
     engine.ingest([articles_jsonl])
     stats = engine.stats()
-    assert stats["articles"] == 3 and stats["index_dir"] == _safe(pg)
+    assert stats["articles"] == 3 and stats["index_dir"] == redact(pg)
 
 
 @pytest.mark.parametrize("head", [1, 4])
@@ -99,7 +100,7 @@ def test_lexical_search_matches_the_embedded_store_with_deletes_and_filters(tmp_
     visibility and filters, falling back to the joined aggregate when too few pass. With deleted chunks
     among the best and a source filter, its top n are the embedded store's, scores included; an index
     written before postings carried lex_len is migrated by its next writer."""
-    import qa.pgstore as pgstore
+    import qa.stores.postgres as pgstore
 
     monkeypatch.setattr(pgstore, "LEXICAL_HEAD", head)
     recs = [{"id": f"n{i}", "title": f"Storm {i}", "source": "north.example" if i % 2 else "south.example",
@@ -142,7 +143,7 @@ def test_an_empty_index_is_filled_without_its_vector_index_and_gets_it_at_the_en
     """Filling an empty PostgreSQL index drops the HNSW index and builds it once when the writer
     finishes (pgvector builds faster than it inserts); a writer on a non-empty index keeps it, and
     after a writer fails mid-fill the next one builds it again. Searches are right throughout."""
-    from qa.pgstore import _reader_conn, schema_name
+    from qa.stores.postgres import _reader_conn, schema_name
 
     def has_hnsw() -> bool:
         return _reader_conn(pg).execute("SELECT 1 FROM pg_indexes WHERE schemaname = ? AND indexname = "

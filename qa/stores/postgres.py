@@ -1,7 +1,7 @@
 """The shared store: PostgreSQL + pgvector, so any number of app processes on any number of
 machines answer from one index (``--store postgresql://…`` or ``QA_STORE``).
 
-The rows and their generation scheme are the embedded store's (``qa.store.RowStore``: articles,
+The rows and their generation scheme are the embedded store's (``qa.stores.rows.RowStore``: articles,
 chunks, term document frequencies, the manifest; a snapshot sees rows visible at its
 generation), in one PostgreSQL schema (``QA_PG_SCHEMA``, default ``newsqa``). Here:
 
@@ -30,12 +30,14 @@ from dataclasses import asdict
 
 import numpy as np
 
-from .config import FORMAT_VERSION, ChunkingConfig, is_database  # noqa: F401 (importers use it from here)
-from .errors import IndexError_, IndexLockedError
-from .lexical import B, K1, idf
-from .store import (Manifest, RowStore, _affordable, _parse_manifest, _visible, check_manifest, day_number,
-                    generation_name, normalize_source)
-from .types import Article, Chunk
+from ..config import ChunkingConfig
+from ..errors import IndexError_, IndexLockedError
+from ..lexical import B, K1, idf
+from ..types import Article, Chunk
+from .base import Filters, Hit, day_number, normalize_source
+from .manifest import FORMAT_VERSION, Manifest, check_manifest, generation_name, parse_manifest
+from .rows import RowStore, affordable_terms, visible
+
 
 def schema_name() -> str:
     name = os.environ.get("QA_PG_SCHEMA", "newsqa")
@@ -180,7 +182,7 @@ class PgStore(RowStore):
             row = _reader_conn(uri).execute("SELECT value FROM meta WHERE key = 'manifest'").fetchone()
         except Exception:  # noqa: BLE001 - no schema yet (or unreachable: open() says why)
             return None
-        return _parse_manifest(row)
+        return parse_manifest(row)
 
     @classmethod
     def open(cls, uri: str, model: str, dim: int, chunking: ChunkingConfig, _conn: _Conn | None = None) -> PgStore:
@@ -196,7 +198,7 @@ class PgStore(RowStore):
         if row is None:
             return cls(uri, Manifest(FORMAT_VERSION, model, dim, asdict(chunking)), _conn is not None, _conn)
         manifest = Manifest(**json.loads(row[0]))
-        check_manifest(manifest, model, dim, _safe(uri), f"drop schema {schema_name()} and run `qa ingest` again",
+        check_manifest(manifest, model, dim, redact(uri), f"drop schema {schema_name()} and run `qa ingest` again",
                        "use another QA_PG_SCHEMA")
         store = cls(uri, manifest, _conn is not None, _conn)
         store.sources = {n: c for c, n in db.execute("SELECT code, name FROM sources").fetchall()}
@@ -228,13 +230,13 @@ class PgStore(RowStore):
         return np.stack([by_id[int(c)] for c in cids])
 
     def vector_matrix(self) -> tuple[np.ndarray, np.ndarray]:
-        rows = self._db().execute(f"SELECT c.id, c.embedding FROM chunks c WHERE {_visible('c', self.generation)} "
+        rows = self._db().execute(f"SELECT c.id, c.embedding FROM chunks c WHERE {visible('c', self.generation)} "
                                   f"ORDER BY c.id").fetchall()
         if not rows:
             return np.zeros(0, np.int64), np.zeros((0, self.manifest.dim), np.float32)
         return np.array([r[0] for r in rows], np.int64), np.stack([_array(r[1]) for r in rows])
 
-    def prepare_filters(self, f) -> tuple[str, list] | None:
+    def prepare_filters(self, f: Filters) -> tuple[str, list] | None:
         """The filters as a WHERE fragment over chunks ``c`` (unknown dates pass ``as_of`` only)."""
         if not f.active():
             return None
@@ -255,12 +257,12 @@ class PgStore(RowStore):
         return " AND ".join(parts), params
 
     def _where(self, allowed) -> tuple[str, list]:
-        where = _visible("c", self.generation)
+        where = visible("c", self.generation)
         if allowed is None:
             return where, []
         return f"{where} AND {allowed[0]}", list(allowed[1])
 
-    def search_dense(self, query_vec: np.ndarray, n: int, allowed=None) -> list[tuple[int, float]]:
+    def search_dense(self, query_vec: np.ndarray, n: int, allowed=None) -> list[Hit]:
         if n <= 0 or not self.manifest.n_chunks:
             return []
         where, params = self._where(allowed)
@@ -270,16 +272,16 @@ class PgStore(RowStore):
             f"ORDER BY c.embedding <=> ? LIMIT ?", [q, *params, q, n]).fetchall()
         for cid, _, d in rows:
             self._days[cid] = float("nan") if d is None else float(d)
-        return sorted(((int(c), float(s)) for c, s, _ in rows), key=lambda h: -h[1])
+        return sorted((Hit(int(c), float(s)) for c, s, _ in rows), key=lambda h: -h[1])
 
     def avg_len(self) -> float:
         if self._avg_len is None:
             row = self._db().execute(f"SELECT avg(c.lex_len) FROM chunks c "
-                                     f"WHERE {_visible('c', self.generation)}").fetchone()
+                                     f"WHERE {visible('c', self.generation)}").fetchone()
             self._avg_len = float(row[0] or 1.0) or 1.0
         return self._avg_len
 
-    def search_lexical(self, terms: list[str], n: int, allowed=None) -> list[tuple[int, float]]:
+    def search_lexical(self, terms: list[str], n: int, allowed=None) -> list[Hit]:
         """BM25 top ``n`` among the visible chunks that pass ``allowed``.
 
         Each posting carries its chunk's length, so the scores come from the postings index alone
@@ -293,7 +295,7 @@ class PgStore(RowStore):
             return []
         df = self.doc_freqs(terms)
         total = max(self.manifest.n_chunks, 1)
-        weights = {t: idf(total, df[t]) for t in _affordable(terms, df)}
+        weights = {t: idf(total, df[t]) for t in affordable_terms(terms, df)}
         if not weights:
             return []
         where, params = self._where(allowed)
@@ -313,7 +315,7 @@ class PgStore(RowStore):
                 [*bm25, *params, n]).fetchall()
         for cid, _, d in rows:
             self._days[cid] = float("nan") if d is None else float(d)
-        return [(int(c), float(s)) for c, s, _ in rows]
+        return [Hit(int(c), float(s)) for c, s, _ in rows]
 
     def _postings_have_lengths(self) -> bool:
         """False on a schema written before postings carried lex_len, until its next writer migrates it."""
@@ -381,7 +383,7 @@ def _autocommit(uri: str) -> Iterator[_Conn]:
         c.close()
 
 
-def _safe(uri: str) -> str:
+def redact(uri: str) -> str:
     """The address without its password, for messages."""
     return re.sub(r"://([^:/@]*):[^@]*@", r"://\1:***@", uri)
 
@@ -393,7 +395,7 @@ def pg_writer(uri: str, model: str, dim: int, chunking: ChunkingConfig) -> Itera
     try:
         key = zlib.crc32(f"newsqa:{schema_name()}".encode())
         if not conn.execute("SELECT pg_try_advisory_lock(?)", (key,)).fetchone()[0]:
-            raise IndexLockedError(f"{_safe(uri)}: another process is writing to this index (schema "
+            raise IndexLockedError(f"{redact(uri)}: another process is writing to this index (schema "
                                    f"{schema_name()}); wait for it to finish and try again.")
         conn.raw.commit()
         for statement in _ddl(schema_name(), dim).split(";\n"):
