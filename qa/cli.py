@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from .config import default_index_dir, is_database
+from .config import default_location, is_database, settings
 from .errors import QAError
 from .progress import Bars
 
@@ -30,7 +30,7 @@ EXAMPLES = """examples:
 def _engine(args):
     from .engine import QA
 
-    return QA(index_dir=args.index or default_index_dir())
+    return QA(index_dir=args.index or default_location())
 
 
 def cmd_ingest(args) -> int:
@@ -154,7 +154,7 @@ def cmd_compact(args) -> int:
     """Merge the index's vector segments into one (dropping deleted vectors; IVF when large)."""
     from .stores import chunking_of, manifest_of, writer
 
-    index = args.index or default_index_dir()
+    index = args.index or default_location()
     m = manifest_of(index)
     if m is None:
         raise QAError(f"{index}: no index here yet; run `qa ingest` first")
@@ -172,7 +172,7 @@ def cmd_migrate(args) -> int:
     """Copy the index (--index/--store) into another location, without embedding anything again."""
     from .stores import migrate
 
-    source = args.index or default_index_dir()
+    source = args.index or default_location()
     bars = Bars(not args.quiet)
     try:
         report = migrate(source, args.to, progress=bars)
@@ -186,7 +186,7 @@ def cmd_migrate(args) -> int:
 def cmd_serve(args) -> int:
     from app import launch  # app.py lives at the project root
 
-    launch(index_dir=args.index or default_index_dir(), host=args.host, port=args.port, auth_file=args.auth_file,
+    launch(index_dir=args.index or default_location(), host=args.host, port=args.port, auth_file=args.auth_file,
            insecure=args.insecure)
     return 0
 
@@ -346,7 +346,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if getattr(args, "index", None) and not is_database(args.index):
         args.index = str(Path(args.index))
-    debug = args.debug or os.environ.get("QA_DEBUG", "") not in ("", "0")
+    debug = args.debug or settings().debug
     try:
         return args.func(args)
     except QAError as e:

@@ -1,24 +1,158 @@
-"""Engine settings, with defaults that can be overridden by environment variables.
+"""Every setting in one place: the engine's config dataclasses, and the environment variables
+(``ENVIRONMENT``), read by one function (``settings()``) when they are used, never at import.
 
-QA_STORE       index location: a folder, or postgresql://… (qa/stores/postgres.py); overrides QA_INDEX_DIR
-QA_INDEX_DIR   index folder (default ``index_store/``)
-QA_TOP_K       passages returned by retrieval (default 8)
+The README's configuration table lists ``ENVIRONMENT``; tests/test_config.py checks that no other
+module reads a ``QA_*`` variable and that the table is complete.
 """
 from __future__ import annotations
 
+import functools
+import json
 import os
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Variable:
+    name: str
+    default: str
+    help: str
+    field: str  # the Settings field it sets
+    also: tuple[str, ...] = ()  # other names read when it is unset, in order
+
+
+ENVIRONMENT: tuple[Variable, ...] = (
+    Variable("QA_STORE", "", "index location: a folder or a postgresql:// address (overrides QA_INDEX_DIR)", "store"),
+    Variable("QA_INDEX_DIR", "index_store", "index folder", "index_dir"),
+    Variable("QA_TOP_K", "8", "passages retrieved per question", "top_k"),
+    Variable("QA_MAX_QUESTION_CHARS", "2000", "longest question accepted", "max_question_chars"),
+    Variable("QA_SENTENCE_CACHE", "50000", "sentence vectors kept between questions", "sentence_cache"),
+    Variable("QA_THREADS", "0", "encoder threads (0: every core)", "threads"),
+    Variable("QA_EMBED_BACKEND", "onnx", "embedding backend: onnx, onnx-int8 or torch", "embed_backend"),
+    Variable("QA_CACHE_DIR", "", "cache folder for the converted encoder and the assembled local model "
+             "(default $XDG_CACHE_HOME/newsqa or ~/.cache/newsqa)", "cache_dir", ("QA_MODEL_CACHE",)),
+    Variable("QA_MAX_FILE_MB", "50", "largest file ingested or uploaded, in MB (JSONL and CSV stream past it)",
+             "max_file_mb"),
+    Variable("QA_COMMIT_CHUNKS", "4096", "chunks per ingest commit (a large ingest commits batch by batch)",
+             "commit_chunks"),
+    Variable("QA_LOCK_TIMEOUT", "0", "seconds a second writer waits for the index lock", "lock_timeout"),
+    Variable("QA_ANN_MIN", "200000", "vectors from which a merged segment becomes IVF-SQ8", "ann_min"),
+    Variable("QA_LEXICAL_POSTINGS", "300000", "BM25 postings scored per query before common terms are left out",
+             "lexical_postings"),
+    Variable("QA_PG_SCHEMA", "newsqa", "PostgreSQL schema of the index", "pg_schema"),
+    Variable("QA_PG_INDEX_MEMORY", "1GB", "PostgreSQL maintenance_work_mem for a bulk HNSW build", "pg_index_memory"),
+    Variable("QA_LLM_MODEL_PATH", "", "a GGUF file for answer mode local (default: the packaged model)",
+             "llm_model_path"),
+    Variable("QA_LLM_EXTRA_BUFFERS", "0", "1: let llama.cpp use its extra buffer types (AMX)", "llm_extra_buffers"),
+    Variable("QA_OPENAI_BASE_URL", "", "OpenAI-compatible endpoint for answer mode openai", "openai_base_url",
+             ("OPENAI_BASE_URL",)),
+    Variable("QA_OPENAI_MODEL", "", "model name at that endpoint", "openai_model"),
+    Variable("QA_OPENAI_API_KEY", "", "its API key", "openai_api_key", ("OPENAI_API_KEY",)),
+    Variable("QA_OPENAI_TIMEOUT", "60", "seconds to wait for it", "openai_timeout"),
+    Variable("QA_PORT", "7860", "port of the chat app", "port"),
+    Variable("QA_AUTH", "", "user:password[,user:password] logins for the chat app (prefer --auth-file)", "auth"),
+    Variable("QA_MAX_UPLOAD_FILES", "20", "files per upload in the chat app", "max_upload_files"),
+    Variable("QA_UPLOAD_DIR", "", "where the chat app keeps uploads (default: uploads/ in the index folder)",
+             "upload_dir"),
+    Variable("QA_FEEDBACK_FILE", "feedback.jsonl", "where the chat app appends answer feedback", "feedback_file"),
+    Variable("QA_EVAL_CACHE", ".cache/eval-index", "where qa eval keeps the indexes it builds", "eval_cache"),
+    Variable("QA_DEBUG", "0", "1: print tracebacks", "debug"),
+    Variable("QA_CRASH_AT", "", "fault injection for the kill tests: point[:n]", "crash_at"),
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The environment's settings, typed (``settings()`` reads them)."""
+    store: str
+    index_dir: str
+    top_k: int
+    max_question_chars: int
+    sentence_cache: int
+    threads: int
+    embed_backend: str
+    cache_dir: Path
+    max_file_mb: float
+    commit_chunks: int
+    lock_timeout: float
+    ann_min: int
+    lexical_postings: int
+    pg_schema: str
+    pg_index_memory: str
+    llm_model_path: str
+    llm_extra_buffers: bool
+    openai_base_url: str
+    openai_model: str
+    openai_api_key: str
+    openai_timeout: float
+    port: int
+    auth: str
+    max_upload_files: int
+    upload_dir: str
+    feedback_file: str
+    eval_cache: str
+    debug: bool
+    crash_at: str
+
+    @property
+    def location(self) -> str:
+        """Where the index lives: $QA_STORE (a folder or a postgresql:// address), else $QA_INDEX_DIR."""
+        return self.store or self.index_dir
+
+
+def settings(env: dict[str, str] | None = None) -> Settings:
+    """The settings in ``env`` (default: this process's environment, read now)."""
+    env = os.environ if env is None else env
+    types = {f.name: f.type for f in fields(Settings)}
+    values: dict = {}
+    for v in ENVIRONMENT:
+        raw = next((env[n] for n in (v.name, *v.also) if env.get(n)), v.default)
+        kind = types[v.field]
+        try:
+            if kind == "int":
+                values[v.field] = int(raw)
+            elif kind == "float":
+                values[v.field] = float(raw)
+            elif kind == "bool":
+                values[v.field] = raw.strip().lower() not in ("", "0", "false", "no")
+            else:
+                values[v.field] = raw
+        except ValueError:
+            raise ValueError(f"{v.name}={raw!r} is not a valid {kind}: {v.help} (default {v.default})") from None
+    cache = values["cache_dir"] or os.path.join(env.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "newsqa")
+    values["cache_dir"] = Path(cache).expanduser()
+    return Settings(**values)
+
+
+def offline_environment() -> None:
+    """Keep Hugging Face libraries off the network and quiet (before they are imported)."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+
 
 def is_database(location: object) -> bool:
     """Is this index location a PostgreSQL address (``postgresql://…``) rather than a folder?"""
     return isinstance(location, str) and bool(re.match(r"^postgres(ql)?://", location, re.I))
 
 
-def default_index_dir() -> str:
-    """Where the index lives: $QA_STORE (a folder or a postgresql:// address), else $QA_INDEX_DIR,
-    else ``index_store/``."""
-    return os.environ.get("QA_STORE") or os.environ.get("QA_INDEX_DIR", "index_store")
+def default_location() -> str:
+    """Where the index lives unless told: $QA_STORE, else $QA_INDEX_DIR, else ``index_store/``."""
+    return settings().location
+
+
+WEIGHTS_FILE = Path(__file__).with_name("answerer_weights.json")
+
+
+@functools.cache
+def fitted_weights() -> dict:
+    """The answerer's fitted weights and thresholds (qa/answerer_weights.json)."""
+    data = json.loads(WEIGHTS_FILE.read_text(encoding="utf-8"))
+    return {k: v for k, v in data.items() if not k.startswith("_")}
 
 
 @dataclass(frozen=True)
@@ -37,7 +171,7 @@ class ChunkingConfig:
 
 @dataclass(frozen=True)
 class RetrievalConfig:
-    k: int = field(default_factory=lambda: int(os.environ.get("QA_TOP_K", "8")))
+    k: int = field(default_factory=lambda: settings().top_k)
     candidates: int = 60  # per retriever, before fusion
     rrf_k: int = 60
     dense_weight: float = 1.0
@@ -57,12 +191,15 @@ class AnswerConfig:
     max_sentences: int = 3  # only for questions that ask for several things (answer.needs_several)
     passages_considered: int = 5
     # Sentence scorer and abstention: logistic models fitted on the earlier half of news-dev by date and
-    # checked on the later half (python eval/fit_answerer.py prints these; README "Answers and abstention").
-    sentence_weights: dict = field(default_factory=lambda: dict(SENTENCE_WEIGHTS))
-    confidence_weights: dict = field(default_factory=lambda: dict(CONFIDENCE_WEIGHTS))  # questions without a date
-    confidence_weights_dated: dict = field(default_factory=lambda: dict(CONFIDENCE_WEIGHTS_DATED))
-    abstain_threshold: float = 0.285  # abstain when the confidence is below it (undated questions)
-    abstain_threshold_dated: float = 0.175  # the same for questions with as_of
+    # checked on the later half, read from qa/answerer_weights.json (written by eval/fit_answerer.py --write;
+    # docs/answering.md)
+    sentence_weights: dict = field(default_factory=lambda: dict(fitted_weights()["sentence_weights"]))
+    # questions without a date
+    confidence_weights: dict = field(default_factory=lambda: dict(fitted_weights()["confidence_weights"]))
+    confidence_weights_dated: dict = field(default_factory=lambda: dict(fitted_weights()["confidence_weights_dated"]))
+    # abstain when the confidence is below it (undated questions; then questions with as_of)
+    abstain_threshold: float = field(default_factory=lambda: fitted_weights()["abstain_threshold"])
+    abstain_threshold_dated: float = field(default_factory=lambda: fitted_weights()["abstain_threshold_dated"])
     # a passage that opens a paragraph has a lead sentence too, not only the article's first passage: in a
     # multi-topic article (a roundup, a briefing) each paragraph opens its own story (README "Long articles")
     paragraph_leads: bool = True
@@ -83,9 +220,15 @@ class AnswerConfig:
     focus_weight: float = 2.0  # extra weight of the question's focus word (see answer.focus_term)
 
 
-SENTENCE_WEIGHTS = {"bias": -2.6296, "sim": 1.8088, "lex": -0.5545, "pdense": 1.4402, "typed": 2.0, "adds": -1.4494, "novel": 0.5339, "rank": -6.5794, "score_gap": 5.6719, "relevance_gap": -3.0703, "words": 0.2192, "dependent": 0.0, "question_terms": 1.9008, "focus": 1.0, "lead": 1.0}
-CONFIDENCE_WEIGHTS = {"bias": -5.1723, "sentence": 0.1105, "relevance": 4.1517, "dense": 4.8181}
-CONFIDENCE_WEIGHTS_DATED = {"bias": -5.5145, "sentence": 1.7424, "relevance": 3.1272, "dense": 4.3836, "recent_cue": -1.0751, "fresh_if_cue": 3.3032}
+@dataclass(frozen=True)
+class GenerationConfig:
+    """Generated answers (answer modes "local" and "openai"; qa/generate.py)."""
+    passages: int = 3  # top retrieved passages put in the prompt ([1]..[n]; 3 beat 5 on news-dev)
+    max_tokens: int = 160
+    history_turns: int = 2  # earlier turns of a conversation shown to the model
+    verify: bool = True  # run qa.verify on the draft (False: show the model's draft as written)
+    drop_unsupported: bool = True  # False: keep unsupported sentences, marked "[unsupported]"
+    gate: bool = True  # abstain without generating when retrieval finds nothing close (extractive gate)
 
 
 def as_dict(*configs) -> dict:
@@ -93,3 +236,16 @@ def as_dict(*configs) -> dict:
     for c in configs:
         out[type(c).__name__] = asdict(c)
     return out
+
+
+def environment_table() -> str:
+    """The README's configuration table (``python -m qa.config``)."""
+    rows = ["| variable | default | what it sets |", "| --- | --- | --- |"]
+    for v in ENVIRONMENT:
+        also = f" (or {', '.join(v.also)})" if v.also else ""
+        rows.append(f"| `{v.name}`{also} | {f'`{v.default}`' if v.default else '—'} | {v.help} |")
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    print(environment_table())

@@ -14,11 +14,9 @@ from typing import Protocol
 import numpy as np
 from filelock import FileLock
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+from .config import offline_environment, settings
+
+offline_environment()  # before sentence-transformers / transformers are imported
 
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 # ONNX Runtime fp32 by default: the same vectors as sentence-transformers (tested to 2e-4), as fast
@@ -42,7 +40,7 @@ class Embedder(Protocol):
 
 def encoder_threads() -> int:
     """Threads for the encoder: every core, or ``QA_THREADS``."""
-    return int(os.environ.get("QA_THREADS", "0")) or (os.cpu_count() or 1)
+    return settings().threads or (os.cpu_count() or 1)
 
 
 def _encode_by_length(texts: Sequence[str], dim: int, batch_size: int, run: Callable[[list[str]], np.ndarray],
@@ -123,7 +121,7 @@ class MiniLMEmbedder:
 
 
 def onnx_cache_dir() -> Path:
-    return Path(os.environ.get("QA_MODEL_CACHE", Path.home() / ".cache" / "newsqa")) / "onnx"
+    return settings().cache_dir / "onnx"
 
 
 def export_onnx(quantized: bool) -> Path:
@@ -244,7 +242,7 @@ def default_embedder(backend: str | None = None) -> Embedder:
     """One MiniLM per process and backend (loading it takes a few seconds). The backend comes from
     ``QA_EMBED_BACKEND``: ``torch`` (sentence-transformers), ``onnx`` (ONNX Runtime, same
     vectors) or ``onnx-int8`` (int8 weights)."""
-    backend = backend or os.environ.get("QA_EMBED_BACKEND", DEFAULT_BACKEND)
+    backend = backend or settings().embed_backend or DEFAULT_BACKEND
     if backend not in BACKENDS:
         raise ValueError(f"QA_EMBED_BACKEND must be one of {', '.join(BACKENDS)}, got {backend!r}")
     with _SHARED_LOCK:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -23,10 +22,10 @@ from pathlib import Path
 
 from . import conversation
 from .answer import ABSTAIN_TEXT, EMPTY_TEXT, ExtractiveAnswerer, SentenceVectors
-from .config import AnswerConfig, ChunkingConfig, RetrievalConfig, default_index_dir
+from .config import AnswerConfig, ChunkingConfig, GenerationConfig, RetrievalConfig, default_location, settings
 from .embeddings import Embedder, default_embedder
 from .errors import QAError
-from .generate import GenerationConfig, GenerativeAnswerer, draft_answer
+from .generate import GenerativeAnswerer, draft_answer
 from .ingest import IngestReport, Progress, delete, ingest
 from .llm import get_model
 from .retrieval import Filters, Retriever
@@ -60,7 +59,7 @@ class QA:
     def __init__(self, index_dir: str | Path | None = None, embedder: Embedder | None = None,
                  retrieval: RetrievalConfig | None = None, answering: AnswerConfig | None = None,
                  chunking: ChunkingConfig | None = None, generation: GenerationConfig | None = None):
-        location = str(index_dir or default_index_dir())
+        location = str(index_dir or default_location())
         self.index_dir = location if is_database(location) else Path(location)  # a folder or postgresql://
         self.embedder = embedder or default_embedder()
         self.retrieval_config = retrieval or RetrievalConfig()
@@ -69,7 +68,7 @@ class QA:
         self.generation = generation or GenerationConfig()
         self.scorer = SupportScorer()
         # sentences embedded for earlier questions (a text's vector does not depend on the index)
-        self.sentence_vectors = SentenceVectors(int(os.environ.get("QA_SENTENCE_CACHE", "50000")))
+        self.sentence_vectors = SentenceVectors(settings().sentence_cache)
         self._lock = threading.RLock()
         self._generation: str | None = "unloaded"
         self._snapshot: tuple[Store, Retriever]
@@ -140,7 +139,7 @@ class QA:
         question = (question or "").strip()
         if not question:
             raise QAError("the question is empty; ask something, e.g. qa ask \"Who will mediate the Astana talks?\"")
-        limit = int(os.environ.get("QA_MAX_QUESTION_CHARS", "2000"))
+        limit = settings().max_question_chars
         if len(question) > limit:
             raise QAError(f"the question is {len(question):,} characters long; ask in at most {limit:,} "
                           f"(QA_MAX_QUESTION_CHARS)")
@@ -314,7 +313,7 @@ _ENGINES_LOCK = threading.Lock()
 def get_engine(index_dir: str | Path | None = None) -> QA:
     """A shared engine per index directory (the embedding model is loaded once; threads that ask
     at the same time get the same engine)."""
-    location = str(index_dir or default_index_dir())
+    location = str(index_dir or default_location())
     key = location if is_database(location) else str(Path(location).resolve())
     with _ENGINES_LOCK:
         if key not in _ENGINES:

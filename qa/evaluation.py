@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import ChunkingConfig, as_dict, is_database
+from .config import ChunkingConfig, as_dict, is_database, settings
 from .stores import FORMAT_VERSION
 from .errors import InputError
 from .support import SupportScorer
@@ -736,7 +736,7 @@ def main(args) -> int:
         raise InputError(str(corpus), "corpus not found")
     quiet = args.quiet
     chunking = ChunkingConfig()
-    cache = Path(os.environ.get("QA_EVAL_CACHE", ".cache/eval-index"))
+    cache = Path(settings().eval_cache)
     mapping = None
     if getattr(args, "roundups", 0):
         if corpus.is_dir():
@@ -747,7 +747,7 @@ def main(args) -> int:
     if args.index:
         index_dir = args.index if is_database(args.index) else Path(args.index)
     else:
-        backend = os.environ.get("QA_EMBED_BACKEND", DEFAULT_BACKEND)  # int8 vectors differ: their own index
+        backend = settings().embed_backend or DEFAULT_BACKEND  # int8 vectors differ: their own index
         model = MODEL_NAME if backend != "onnx-int8" else f"{MODEL_NAME}#{backend}"
         index_dir = corpus_index_dir(corpus, cache, chunking, model)
     span_mode = corpus.is_dir()

@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
+from .config import GenerationConfig
 from .conversation import Turn
 from .guard import defuse
 from .llm import ChatModel
@@ -39,16 +40,6 @@ SYSTEM_PROMPT = (
     "like [1]. Reply I don't know only when no passage is about the event in the question."
 )
 DONT_KNOW = "I don't know."
-
-
-@dataclass(frozen=True)
-class GenerationConfig:
-    passages: int = 3  # top retrieved passages put in the prompt ([1]..[n]; 3 beat 5 on news-dev)
-    max_tokens: int = 160
-    history_turns: int = 2  # earlier turns of a conversation shown to the model
-    verify: bool = True  # run qa.verify on the draft (False: show the model's draft as written)
-    drop_unsupported: bool = True  # False: keep unsupported sentences, marked "[unsupported]"
-    gate: bool = True  # abstain without generating when retrieval finds nothing close (extractive gate)
 
 
 def _quoted(text: str) -> str:

@@ -8,13 +8,12 @@ it changed.
 from __future__ import annotations
 
 import itertools
-import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .chunking import chunk_article, embedded_text, embedding_title
-from .config import ChunkingConfig
+from .config import ChunkingConfig, settings
 from .embeddings import Embedder
 from .errors import InputError, QAError
 from .loaders import content_hash, expand_paths, iter_file
@@ -106,7 +105,7 @@ def index_articles(store: WritableStore, articles: list[Article], embedder: Embe
     each batch is chunked, embedded and committed before the next is read, so memory does not
     grow with the input and a crash loses at most the batch in flight.
     """
-    batch_chunks = batch_chunks or int(os.environ.get("QA_COMMIT_CHUNKS", "4096"))
+    batch_chunks = batch_chunks or settings().commit_chunks
     config: ChunkingConfig = store.chunking
     total = 0
     done = 0

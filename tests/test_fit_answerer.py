@@ -43,3 +43,20 @@ def test_the_threshold_catches_the_most_unanswerable_questions_within_the_false_
     assert fa <= 0.15 and cr == pytest.approx(2 / 3)  # 0.65 cannot be caught without losing three answers
     t0 = fit.fit_threshold(conf, answerable, max_fa=0.0)
     assert fit.rates(conf, answerable, t0) == (0.0, pytest.approx(1 / 3))
+
+
+def test_written_weights_are_what_the_answerer_reads(tmp_path):
+    from qa.config import WEIGHTS_FILE
+
+    path = tmp_path / "w.json"
+    path.write_text(WEIGHTS_FILE.read_text(encoding="utf-8"), encoding="utf-8")
+    fitted = {"sentence_weights": {"bias": -1.0, "sim": 2.0},
+              "dated": {"confidence_weights": {"bias": 0.5}, "threshold": 0.2},
+              "undated": {"confidence_weights": {"bias": 0.25}, "threshold": 0.3}}
+    fit.write_weights(path, fitted)
+    import json
+
+    got = json.loads(path.read_text(encoding="utf-8"))
+    assert got["sentence_weights"] == {"bias": -1.0, "sim": 2.0} and got["abstain_threshold_dated"] == 0.2
+    assert got["confidence_weights"] == {"bias": 0.25} and got["abstain_threshold"] == 0.3
+    assert "_comment" in got  # the note on where the values come from stays

@@ -239,7 +239,7 @@ def test_an_ivf_sq8_segment_in_the_store_searches_filters_deletes_reopens_and_co
         tmp_path, fake_embedder, monkeypatch):
     """The whole store path of a large segment: written by a commit, re-ranked from its memory-mapped
     float vectors, filtered, tombstoned, reopened, and merged back by ``compact``."""
-    monkeypatch.setattr(ann, "ANN_MIN", 1500)
+    monkeypatch.setenv("QA_ANN_MIN", "1500")
     monkeypatch.setattr(ann, "ANN_RECALL", 0.6)  # the hashed bag-of-words double clusters only loosely
     monkeypatch.setattr(ann, "SPLIT_FROM", 1)  # every search splits its lists over two threads
     rng = np.random.default_rng(5)

@@ -1,7 +1,7 @@
 """Vector indexes of one segment: exact while small, IVF-SQ8 with an exact re-rank when large.
 
-- **flat** (fewer than ``ANN_MIN`` vectors): ``IndexFlatIP`` -- exact, memory-mapped from disk.
-- **ivf-sq8** (from ``ANN_MIN`` vectors): an inverted file (nlist = 4·sqrt(n) lists) over 8-bit
+- **flat** (fewer than ``QA_ANN_MIN`` vectors, default 200,000): ``IndexFlatIP`` -- exact, memory-mapped from disk.
+- **ivf-sq8** (from ``QA_ANN_MIN`` vectors): an inverted file (nlist = 4·sqrt(n) lists) over 8-bit
   scalar-quantised codes (a quarter of the bytes of float32 to scan), searched for more
   candidates than asked, which are then re-ranked by their exact inner product read from the
   segment's float32 vectors (``seg-N.vec.npy``, read with ``pread``, see ``VectorFile``: only
@@ -36,7 +36,7 @@ from dataclasses import dataclass
 import faiss
 import numpy as np
 
-ANN_MIN = int(os.environ.get("QA_ANN_MIN", "200000"))  # vectors from which a merged segment is IVF
+from ..config import settings
 ANN_RECALL = 0.99  # nprobe is the smallest reaching this recall@10 on the calibration queries
 ANN_RECALL_FLOOR = 0.95  # ... else a third of the lists, if that reaches this; else exact search
 CALIBRATION_NOISE = 1.33  # noise norm: a query's cosine to the vector it came from is ~0.6
@@ -93,10 +93,10 @@ def exact_index(vecs: np.ndarray, ids: np.ndarray) -> faiss.Index:
 
 
 def build(vecs: np.ndarray, ids: np.ndarray) -> Built:
-    """Exact (flat) below ``ANN_MIN`` vectors; IVF-SQ8 above, with nprobe calibrated (module doc).
+    """Exact (flat) below ``QA_ANN_MIN`` vectors; IVF-SQ8 above, with nprobe calibrated (module doc).
     ``vecs`` (rows aligned with ``ids``) are also the re-rank vectors the caller stores."""
     n, d = vecs.shape
-    if n < ANN_MIN:
+    if n < settings().ann_min:  # QA_ANN_MIN: vectors from which a merged segment is IVF
         return Built("flat", exact_index(vecs, ids))
     nlist = int(4 * np.sqrt(n))
     rng = np.random.default_rng(0)

@@ -28,7 +28,6 @@ when the index is large.
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import threading
 import time
@@ -41,7 +40,7 @@ import faiss
 import numpy as np
 from filelock import FileLock, Timeout
 
-from ..config import ChunkingConfig
+from ..config import ChunkingConfig, settings
 from ..errors import IndexError_, IndexLockedError
 from ..lexical import LexicalSegment, idf
 from ..types import Article, Chunk
@@ -496,7 +495,7 @@ def file_writer(directory: Path, model: str, dim: int, chunking: ChunkingConfig)
     directory.mkdir(parents=True, exist_ok=True)
     lock = FileLock(str(directory / ".write.lock"))
     try:
-        lock.acquire(timeout=float(os.environ.get("QA_LOCK_TIMEOUT", "0")))
+        lock.acquire(timeout=settings().lock_timeout)
     except Timeout as e:
         raise IndexLockedError(f"{directory}: another process is writing to this index "
                                f"(lock {directory / '.write.lock'}); wait for it to finish and try again.") from e

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 
-_CRASH_AT = os.environ.get("QA_CRASH_AT", "")  # read once: the kill tests set it for a child process
+from ..config import settings
+
 _crash_hits: dict[str, int] = {}
 
 
@@ -12,9 +13,10 @@ def crash_point(name: str) -> None:
     """Fault injection for the kill tests (tests/test_crash.py, benchmarks/crash_loop.py):
     ``QA_CRASH_AT=name`` or ``name:n`` SIGKILLs this process the n-th time (default 1st) it
     reaches ``name``, so no cleanup of any kind runs. A no-op otherwise."""
-    if not _CRASH_AT:
+    at = settings().crash_at
+    if not at:
         return
-    want, _, nth = _CRASH_AT.partition(":")
+    want, _, nth = at.partition(":")
     if want == name:
         _crash_hits[name] = _crash_hits.get(name, 0) + 1
         if _crash_hits[name] == int(nth or 1):

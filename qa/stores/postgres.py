@@ -20,7 +20,6 @@ read replicas; they reload when the replicated generation changes.
 from __future__ import annotations
 
 import json
-import os
 import re
 import threading
 import zlib
@@ -30,7 +29,7 @@ from dataclasses import asdict
 
 import numpy as np
 
-from ..config import ChunkingConfig
+from ..config import ChunkingConfig, settings
 from ..errors import IndexError_, IndexLockedError
 from ..lexical import B, K1, idf
 from ..types import Article, Chunk
@@ -40,14 +39,13 @@ from .rows import RowStore, affordable_terms, visible
 
 
 def schema_name() -> str:
-    name = os.environ.get("QA_PG_SCHEMA", "newsqa")
+    name = settings().pg_schema
     if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", name) or name.startswith("pg_"):
         raise IndexError_(f"QA_PG_SCHEMA must be a plain lower-case identifier not starting with pg_, got {name!r}")
     return name
 
 
 _HNSW_INDEX = "CREATE INDEX IF NOT EXISTS chunks_hnsw ON chunks USING hnsw (embedding vector_cosine_ops)"
-BULK_INDEX_MEMORY = os.environ.get("QA_PG_INDEX_MEMORY", "1GB")  # maintenance_work_mem for a bulk index build
 
 
 def _ddl(schema: str, dim: int) -> str:
@@ -421,8 +419,9 @@ def pg_writer(uri: str, model: str, dim: int, chunking: ChunkingConfig) -> Itera
                 store.commit()
             conn.raw.commit()
             if bulk:
-                if re.fullmatch(r"\d+\s*(kB|MB|GB)?", BULK_INDEX_MEMORY):
-                    conn.execute(f"SET maintenance_work_mem = '{BULK_INDEX_MEMORY}'")
+                memory = settings().pg_index_memory  # maintenance_work_mem for a bulk index build
+                if re.fullmatch(r"\d+\s*(kB|MB|GB)?", memory):
+                    conn.execute(f"SET maintenance_work_mem = '{memory}'")
                 conn.execute(_HNSW_INDEX)
                 conn.raw.commit()
         except BaseException:

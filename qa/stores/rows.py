@@ -9,7 +9,6 @@ so it sees its own pending rows and readers of G do not.
 from __future__ import annotations
 
 import json
-import os
 import threading
 import time
 from collections import OrderedDict
@@ -18,26 +17,26 @@ from dataclasses import asdict
 
 import numpy as np
 
-from ..config import ChunkingConfig
+from ..config import ChunkingConfig, settings
 from ..lexical import lexical_terms
 from ..types import Article, Chunk
 from .base import normalize_source
 from .faults import crash_point
 from .manifest import Manifest, chunking_of, generation_name
 
-LEXICAL_POSTINGS = int(os.environ.get("QA_LEXICAL_POSTINGS", "300000"))  # per query, see affordable_terms
 _CHUNK_CACHE = 4096
 
 
 def affordable_terms(terms: list[str], df: dict[str, int]) -> list[str]:
     """The query terms BM25 scores: all of them, unless their postings add up to more than
-    ``LEXICAL_POSTINGS``; then the most common ones are left out (the rarest always stays). A term
+    ``QA_LEXICAL_POSTINGS``; then the most common ones are left out (the rarest always stays). A term
     in a large share of a big index weighs little in BM25 (IDF) yet costs the most to score. On a
     news-sized index (thousands of chunks) no query reaches the budget."""
+    budget = settings().lexical_postings
     known = sorted((t for t in terms if df.get(t)), key=lambda t: df[t])
     kept, total = [], 0
     for t in known:
-        if kept and total + df[t] > LEXICAL_POSTINGS:
+        if kept and total + df[t] > budget:
             break
         kept.append(t)
         total += df[t]

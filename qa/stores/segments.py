@@ -1,7 +1,7 @@
 """The embedded store's segment files: one commit's (or one merge's) vectors, filter arrays and
 BM25 postings, written once, fsynced and renamed into place, never changed after.
 
-    segments/seg-000007.faiss    the vectors: exact (flat) while small, IVF-SQ8 past ``ANN_MIN``
+    segments/seg-000007.faiss    the vectors: exact (flat) while small, IVF-SQ8 past ``QA_ANN_MIN``
                                  vectors (qa/stores/ann.py)
     segments/seg-000007.vec.npy  an IVF-SQ8 segment's float32 vectors (its exact re-rank), read by row
     segments/seg-000007.npz      their chunk ids, publication days and source codes (filters)
