@@ -15,7 +15,7 @@ from pathlib import Path
 
 from qa.config import ChunkingConfig
 from qa.engine import QA
-from qa.evaluation import _rank_of_gold, load_questions, retrieval_metrics
+from qa.evaluation import load_questions, rank_of_gold, retrieval_metrics
 from qa.retrieval import Filters
 
 DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "news-dev"
@@ -38,7 +38,7 @@ def main() -> int:
             vecs = e.embedder.encode([q.question for q in qs])
             for mode in ("dense", "hybrid"):
                 for as_of in (False, True):
-                    ranks = [_rank_of_gold([p.doc_id for p in e.retriever.search(
+                    ranks = [rank_of_gold([p.doc_id for p in e.retriever.search(
                         q.question, k=10, filters=Filters(as_of=q.as_of if as_of else None), mode=mode,
                         query_vec=v)], set(q.evidence_ids)) for q, v in zip(qs, vecs)]
                     m = retrieval_metrics(ranks)

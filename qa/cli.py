@@ -184,7 +184,7 @@ def cmd_migrate(args) -> int:
 
 
 def cmd_serve(args) -> int:
-    from app import launch  # app.py lives at the project root
+    from .app.serving import launch
 
     launch(index_dir=args.index or default_location(), host=args.host, port=args.port, auth_file=args.auth_file,
            insecure=args.insecure)
@@ -299,7 +299,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("serve", help="start the chat app (127.0.0.1 unless --host; a login from QA_AUTH or "
                        "--auth-file is required beyond this machine, or --insecure for a read-only app)")
     s.add_argument("--port", type=int, default=7860)
-    from app import add_serving_options
+    from .app.serving import add_serving_options
 
     add_serving_options(s)
     s.set_defaults(func=cmd_serve)

@@ -21,7 +21,7 @@ XSS = {"id": "xss-1", "title": "<img src=x onerror=\"window.__xss=1\">Evil title
 
 
 def test_render_sources_escapes_untrusted_text():
-    from app import render_sources
+    from qa.app.render import render_sources
     from qa.types import Answer, Chunk, Citation, Passage
 
     text = XSS["text"]
@@ -233,7 +233,7 @@ def test_phone_width_and_empty_index(tmp_path):
 
 
 def test_upload_names_cannot_escape_the_upload_folder():
-    from app import safe_upload_name
+    from qa.app.library import safe_upload_name
 
     for bad in ["../../etc/passwd", "..\\..\\win.ini", "/abs/path/x.jsonl", ".hidden.md", "a b;rm -rf.txt", ""]:
         name = safe_upload_name(bad)
@@ -242,7 +242,7 @@ def test_upload_names_cannot_escape_the_upload_folder():
 
 
 def test_streaming_never_shows_a_half_tag():
-    from app import _close_tags
+    from qa.app.render import close_tags as _close_tags
 
     assert _close_tags('Russia. <a class="cite" href="#s') == "Russia. "
     assert _close_tags('Russia. <a class="cite" href="#s-1">[1]') == 'Russia. <a class="cite" href="#s-1">[1]</a>'

@@ -7,9 +7,10 @@ import pytest
 
 from conftest import DEMO, ROOT, SHARED, needs_shared
 from qa.errors import InputError
-from qa.evaluation import (Question, cited_sentences, contains_answer, corpus_index_dir, faithfulness, load_questions,
-                           regressions, remap_evidence, roundups, run, shift_as_of)
+from qa.evaluation import (Question, contains_answer, corpus_index_dir, faithfulness, load_questions, regressions,
+                           remap_evidence, roundups, run, shift_as_of)
 from qa.support import SupportScorer
+from qa.verify import cited_sentences
 from qa.types import Answer, Chunk, Citation, Passage
 
 DEMO_SET = ROOT / "eval" / "sets" / "demo.jsonl"
@@ -100,7 +101,7 @@ def test_a_folder_corpus_index_is_keyed_by_its_texts_and_the_chunking(tmp_path):
 def test_a_corpus_index_is_built_again_when_the_text_normalisation_or_the_chunker_changes(tmp_path, monkeypatch):
     """The loader's normalisation decides the stored texts (one paragraph per line gets blank lines):
     a cached index built under another normalisation must not be reused."""
-    import qa.evaluation as ev
+    import qa.evaluation.datasets as ev
     from qa.config import ChunkingConfig
 
     f = tmp_path / "c.jsonl"

@@ -88,7 +88,8 @@ def test_hostile_uploads_through_the_app(tmp_path, minilm):
     ``QA_FUZZ_APP_FILES`` sets how many files are generated (default 200)."""
     from gradio_client import Client, handle_file
 
-    from app import build_app, safe_upload_name
+    from qa.app.layout import build_app
+    from qa.app.library import safe_upload_name
     from qa.engine import QA
     from qa.loaders import make_article
 

@@ -13,7 +13,7 @@ from conftest import DEMO, ROOT, write_jsonl
 
 
 def test_loopback_and_logins(tmp_path, monkeypatch):
-    from app import is_loopback, read_auth, serving_plan
+    from qa.app.serving import is_loopback, read_auth, serving_plan
     from qa.errors import QAError
 
     assert is_loopback("127.0.0.1") and is_loopback("localhost") and is_loopback("::1") and is_loopback("127.0.0.2")
@@ -50,7 +50,7 @@ def test_cli_refuses_exposure_and_argv_passwords(tmp_path):
 
 
 def test_error_messages_carry_no_server_paths():
-    from app import public_message
+    from qa.app.render import public_message
 
     assert public_message("/srv/news/index_store/uploads/1a2b/feed.jsonl:3: bad JSON") == "feed.jsonl:3: bad JSON"
     assert public_message("/srv/idx: another process is writing (lock /srv/idx/.write.lock)") == \
@@ -66,7 +66,7 @@ def guard(monkeypatch):
     real_connect, real_connect_ex, real_getaddrinfo = socket.socket.connect, socket.socket.connect_ex, socket.getaddrinfo
 
     def local(host) -> bool:
-        from app import is_loopback
+        from qa.app.serving import is_loopback
 
         return host in ("", None) or is_loopback(str(host))
 
@@ -100,7 +100,8 @@ def test_the_app_makes_no_outbound_connection(tmp_path, minilm, guard):
     import httpx
     from gradio_client import Client, handle_file
 
-    from app import CSS, build_app
+    from qa.app.layout import build_app
+    from qa.app.render import CSS
     from qa.engine import QA
 
     with pytest.raises(OSError):  # the guard works: a lookup or connection beyond the machine is caught
@@ -170,7 +171,7 @@ def test_an_unexpected_error_is_logged_not_shown(tmp_path, minilm, caplog):
 
     from gradio_client import Client
 
-    from app import build_app
+    from qa.app.layout import build_app
 
     demo, engine = build_app(str(tmp_path / "idx"), feedback_path=str(tmp_path / "fb.jsonl"))
 

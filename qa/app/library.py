@@ -1,0 +1,132 @@
+"""The library tab's handlers: the article table (search, sort), index stats, upload and delete.
+
+Uploads are copied under safe names into their own folder (``uploads/<batch>/``), checked for
+type and size, then ingested as one atomic change; a failure of any kind leaves the index as it was.
+"""
+import html
+import logging
+import os
+import re
+import shutil
+import uuid
+from pathlib import Path
+
+import gradio as gr
+
+from ..config import Settings
+from ..errors import QAError
+from .render import public_message
+
+LOG = logging.getLogger("newsqa.app")
+UPLOAD_TYPES = [".txt", ".md", ".markdown", ".html", ".htm", ".json", ".jsonl", ".ndjson", ".csv"]
+
+
+def safe_upload_name(name: str) -> str:
+    """A file name that cannot leave the upload folder: basename, safe characters, no dot-files."""
+    base = os.path.basename(str(name).replace("\\", "/"))
+    base = re.sub(r"[^\w.\-]+", "_", base).lstrip(".") or "upload"
+    return base[:120]
+
+
+class Library:
+    """The library handlers over one engine; uploads are kept under ``uploads``."""
+
+    def __init__(self, engine, uploads: Path, env: Settings):
+        self.engine = engine
+        self.uploads = uploads
+        self.env = env
+
+    def source_choices(self) -> list[str]:
+        return sorted({a.source for a in self.engine.articles() if a.source})
+
+    def empty_note(self) -> str:
+        if len(self.engine.store):
+            return ""
+        return ("**The index is empty.** Open the *Library* tab to upload articles (txt, md, html, json, "
+                "jsonl, csv), or run `qa ingest PATH` and reload.")
+
+    def article_rows(self, query: str = "", order: str = "newest first") -> list[list]:
+        arts = self.engine.articles()
+        q = (query or "").strip().lower()
+        if q:
+            arts = [a for a in arts if q in a.title.lower() or q in a.id.lower() or q in a.source.lower()]
+        arts.sort(key=lambda a: a.published or "", reverse=(order != "oldest first"))
+        counts = self.engine.store.chunk_counts()
+        return [[a.id, a.title, a.source, a.published, counts.get(a.id, 0)] for a in arts]
+
+    def stats_md(self) -> str:
+        s = self.engine.stats()
+        rng = " – ".join(s["published_range"]) if s["published_range"] else "none"
+        return (f"**{s['articles']}** articles · **{s['chunks']}** chunks · published {html.escape(rng)} · "
+                f"{len(s['sources'])} sources · model `{s['model']}` · index `{html.escape(s['index_dir'])}`")
+
+    def refresh_library(self, query, order):
+        ids = [a.id for a in self.engine.articles()]
+        return (self.article_rows(query, order), self.stats_md(), gr.update(choices=ids, value=[]),
+                gr.update(choices=self.source_choices()), self.empty_note())
+
+    def upload(self, files, query, order, progress=gr.Progress()):
+        files = files or []
+        if not files:
+            return ("Choose one or more files first.",) + self.refresh_library(query, order)
+        if len(files) > self.env.max_upload_files:
+            return (f"Too many files: {len(files)} (at most {self.env.max_upload_files} at once).",) + self.refresh_library(query, order)
+        try:
+            lines = self.add_files(files, progress)
+        except Exception as e:  # noqa: BLE001 - disk full, unreadable upload, ...: logged, not shown
+            LOG.exception("upload failed")
+            lines = [f"**Failed**: the upload could not be stored ({html.escape(type(e).__name__)}: "
+                     f"{html.escape(public_message(e))}); the index is unchanged."]
+        return ("\n\n".join(lines),) + self.refresh_library(query, order)
+
+    def add_files(self, files, progress) -> list[str]:
+        lines = []
+        batch = self.uploads / uuid.uuid4().hex[:12]
+        batch.mkdir(parents=True, exist_ok=True)
+        accepted = []
+        for f in files:
+            src = Path(f if isinstance(f, str) else getattr(f, "name", str(f)))
+            name = safe_upload_name(getattr(f, "orig_name", None) or src.name)
+            if Path(name).suffix.lower() not in UPLOAD_TYPES:
+                lines.append(f"**Failed** {html.escape(name)}: unsupported type; accepted: {', '.join(UPLOAD_TYPES)}")
+                continue
+            if src.stat().st_size > self.env.max_file_mb * 1024 * 1024:
+                lines.append(f"**Failed** {html.escape(name)}: larger than {self.env.max_file_mb:g} MB")
+                continue
+            dest = batch / name
+            while dest.exists():
+                dest = batch / f"{dest.stem}_1{dest.suffix}"
+            shutil.copyfile(src, dest)
+            accepted.append(dest)
+
+        def on_progress(stage: str, done: int, total: int) -> None:
+            progress(done / max(1, total), desc=f"{stage} {done}/{total}")
+
+        if accepted:
+            try:
+                report = self.engine.ingest(accepted, progress=on_progress)
+            except Exception as e:  # noqa: BLE001 - lock held by another writer, disk full, ...
+                if not isinstance(e, QAError):
+                    LOG.exception("indexing an upload failed")
+                lines.append(f"**Failed**: indexing failed, the index is unchanged: {html.escape(public_message(e))}")
+            else:
+                lines.insert(0, f"**Done**: {html.escape(report.summary())}")
+                for fpath, reason in report.failed:
+                    lines.append(f"**Failed** {html.escape(Path(fpath).name)}: {html.escape(public_message(reason))}")
+                for origin, dup in report.duplicates:
+                    lines.append(f"**Duplicate** {html.escape(Path(origin).name)}: same text as {html.escape(dup)}")
+        return lines
+
+    def delete(self, ids, query, order):
+        if not ids:
+            return ("Select articles to delete.",) + self.refresh_library(query, order)
+        try:
+            deleted, missing = self.engine.delete(ids)
+            msg = f"Deleted {len(deleted)}: {html.escape(', '.join(deleted))}"
+            if missing:
+                msg += f" · not found: {html.escape(', '.join(missing))}"
+        except Exception as e:  # noqa: BLE001
+            if not isinstance(e, QAError):
+                LOG.exception("delete failed")
+            msg = f"**Failed**: {html.escape(public_message(e))}"
+        return (msg,) + self.refresh_library(query, order)

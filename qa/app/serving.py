@@ -1,0 +1,128 @@
+"""Serving the chat page: where it may bind, who may log in, whether it may write, and the launch.
+
+Binds 127.0.0.1 unless told otherwise, never creates a public share link, sends no analytics.
+Beyond loopback the page needs a login (``--auth-file`` or ``QA_AUTH``), or ``--insecure``, which
+serves it read-only.
+"""
+import argparse
+import ipaddress
+import logging
+import sys
+from pathlib import Path
+
+from ..config import default_location, settings
+from ..errors import QAError
+
+DEMO_CORPUS = Path(__file__).resolve().parents[2] / "demo" / "articles.jsonl"
+
+
+def ensure_demo_index(index_dir: str) -> None:
+    """Index the demo corpus when the index is empty (first run)."""
+    from ..engine import QA
+
+    engine = QA(index_dir=index_dir)
+    if not len(engine.store) and DEMO_CORPUS.exists():
+        print(f"First run: indexing the demo corpus into {engine.stats()['index_dir']} …", file=sys.stderr)
+        print(engine.ingest([DEMO_CORPUS]).summary(), file=sys.stderr)
+
+
+def is_loopback(host: str) -> bool:
+    if host in ("localhost", "ip6-localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def read_auth(auth_file: str | None = None) -> list[tuple[str, str]] | None:
+    """Logins from ``--auth-file`` (one ``user:password`` per line) or ``QA_AUTH`` (``user:password``,
+    several separated by commas). Never from the command line, where ``ps`` shows them."""
+    if auth_file:
+        try:
+            raw = Path(auth_file).read_text(encoding="utf-8").splitlines()
+        except OSError as e:
+            raise QAError(f"cannot read --auth-file {auth_file}: {e.strerror or e}") from None
+        where = f"--auth-file {auth_file}"
+    elif settings().auth:
+        raw, where = settings().auth.split(","), "QA_AUTH"
+    else:
+        return None
+    creds = []
+    for line in (x.strip() for x in raw):
+        if not line or line.startswith("#"):
+            continue
+        user, sep, password = line.partition(":")
+        if not sep or not user or not password:
+            raise QAError(f"{where}: each login must look like user:password")
+        creds.append((user, password))
+    if not creds:
+        raise QAError(f"{where} holds no user:password login")
+    return creds
+
+
+def serving_plan(host: str, creds, insecure: bool) -> bool:
+    """Whether upload/delete are on. Refuses (QAError) to serve beyond loopback without a login
+    unless ``insecure``; then the app is read-only."""
+    if creds or is_loopback(host):
+        return True
+    if not insecure:
+        raise QAError(f"refusing to serve on {host} without a password: anyone who can reach this "
+                         f"machine could read, upload and delete articles. Set QA_AUTH=user:password or "
+                         f"--auth-file FILE, bind 127.0.0.1, or pass --insecure to serve read-only "
+                         f"(questions only, no upload or delete).")
+    print(f"warning: serving on {host} without a password (--insecure): read-only, upload and delete are off",
+          file=sys.stderr)
+    return False
+
+
+def launch(index_dir: str | None = None, host: str = "127.0.0.1", port: int = 7860, auth_file: str | None = None,
+           insecure: bool = False):
+    creds = read_auth(auth_file)
+    allow_writes = serving_plan(host, creds, insecure)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from .layout import build_app
+    from .render import CSS
+
+    demo, _ = build_app(index_dir, allow_writes=allow_writes)
+    print(f"News QA on http://{host}:{port}/", file=sys.stderr)
+    demo.queue(default_concurrency_limit=4).launch(
+        server_name=host, server_port=port, share=False, auth=creds, show_error=False, css=CSS,
+        max_file_size=f"{int(settings().max_file_mb)}mb", footer_links=[], quiet=True)
+
+
+class _RefuseArgvAuth(argparse.Action):
+    """``--auth user:pass`` would show the password to every user of the machine (``ps``)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        parser.error("--auth on the command line is visible to every user (ps); "
+                     "set QA_AUTH=user:password or use --auth-file FILE")
+
+
+def add_serving_options(ap: argparse.ArgumentParser) -> None:
+    """--host, --auth-file, --insecure (and a refusal of --auth): shared by app.py and ``qa serve``."""
+    ap.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
+    ap.add_argument("--auth-file", help="file of user:password lines required to open the app "
+                    "(or set QA_AUTH=user:password)")
+    ap.add_argument("--insecure", action="store_true", help="allow a non-loopback --host without a password "
+                    "(read-only: upload and delete are off)")
+    ap.add_argument("--auth", help=argparse.SUPPRESS, action=_RefuseArgvAuth)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python app.py``: index the demo corpus on first run, then serve the chat page."""
+    ap = argparse.ArgumentParser(description="News QA chat app")
+    ap.add_argument("--index", "--store", dest="index", default=default_location(),
+                    help="index folder or postgresql:// address (default: $QA_STORE, $QA_INDEX_DIR or index_store/)")
+    ap.add_argument("--port", type=int, default=settings().port)
+    add_serving_options(ap)
+    ap.add_argument("--no-demo", action="store_true", help="do not index the demo corpus on first run")
+    a = ap.parse_args(argv)
+    try:
+        serving_plan(a.host, read_auth(a.auth_file), a.insecure)  # refuse before indexing anything
+        if not a.no_demo:
+            ensure_demo_index(a.index)
+        launch(a.index, a.host, a.port, a.auth_file, a.insecure)
+    except QAError as e:
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)

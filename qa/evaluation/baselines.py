@@ -1,0 +1,121 @@
+"""What ``qa eval --compare`` measures the answers against, in the same run: trivial answers from the
+same retrieval (``lead``: the top passage's first sentence; ``passage``: the whole top passage) and
+single retrievers (``dense``, ``lexical``, and LlamaIndex's own dense retrieval)."""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ..types import Answer
+from .datasets import Question
+from .metrics import answer_words, contains_answer, rank_of_gold, retrieval_metrics, summarize, word_stats
+
+
+ANSWER_BASELINES = ("lead", "passage")  # --compare: trivial answers from the same retrieval
+
+
+RETRIEVER_BASELINES = ("dense", "lexical")
+
+
+def baseline_answers(q: Question, a: Answer) -> dict:
+    """The trivial answers from the same retrieval, never abstaining: ``lead`` = the first sentence
+    of the top passage, ``passage`` = the whole top passage."""
+    from ..text import sentence_spans
+
+    top = a.passages[0] if a.passages else None
+    texts = {"lead": "", "passage": ""}
+    if top is not None:
+        spans = sentence_spans(top.text)
+        texts = {"lead": top.text[spans[0][0]:spans[0][1]] if spans else top.text, "passage": top.text}
+    gold = bool(top is not None and top.doc_id in q.evidence_ids)
+    return {name: {"correct": contains_answer(t, q.answers) if q.answerable else None,
+                   "first_citation_gold": gold if q.answerable else None, "words": answer_words(t)}
+            for name, t in texts.items()}
+
+
+def compare_answers(rows: list[dict], which: list[str]) -> dict:
+    """Answer metrics of the trivial baselines (``baseline_answers``) over the same questions."""
+    out = {}
+    ans = [r for r in rows if r["answerable"]]
+    for name in which:
+        b = [r["baselines"][name] for r in rows]
+        ba = [r["baselines"][name] for r in ans]
+        out[name] = {"accuracy": sum(1 for x in ba if x["correct"]) / max(1, len(ba)),
+                     "first_citation_gold": sum(1 for x in ba if x["first_citation_gold"]) / max(1, len(ba)),
+                     **word_stats([x["words"] for x in b])}
+    return out
+
+
+# ---- plain retrievers for --compare -----------------------------------------------------
+def compare_retrievers(engine, questions: list[Question], which: list[str], k: int = 10,
+                       ignore_as_of: bool = False, progress: Callable[[str, int, int], None] | None = None) -> dict:
+    """Retrieval metrics of plain baselines over the same chunks.
+
+    dense:   LlamaIndex's default vector retriever (VectorStoreIndex over a FaissVectorStore
+             holding the engine's own chunk vectors), no filters, no fusion, no as_of.
+    lexical: the engine's BM25 alone (same filters and as_of as the pipeline unless ignored).
+    """
+    out = {}
+    answerable = [q for q in questions if q.answerable]
+    for name in which:
+        ranks = []
+        if name == "dense":
+            retrieve = _llamaindex_dense(engine, k)
+        elif name == "lexical":
+            def retrieve(q: Question) -> list[str]:
+                from ..retrieval import Filters
+
+                f = Filters(as_of=None if ignore_as_of else q.as_of)
+                return [p.doc_id for p in engine.retriever.search(q.question, k=k, filters=f, mode="lexical")]
+        else:
+            raise ValueError(f"unknown --compare retriever {name!r}; use dense and/or lexical")
+        for i, q in enumerate(answerable):
+            ranks.append(rank_of_gold(retrieve(q), set(q.evidence_ids)))
+            if progress:
+                progress(name, i + 1, len(answerable))
+        out[name] = retrieval_metrics(ranks)
+    return out
+
+
+def _llamaindex_dense(engine, k: int):
+    import faiss
+    from llama_index.core import Settings, StorageContext, VectorStoreIndex
+    from llama_index.core.schema import TextNode
+    from llama_index.embeddings.huggingface import HuggingFaceEmbedding
+    from llama_index.vector_stores.faiss import FaissVectorStore
+
+    from ..embeddings import model_path
+
+    Settings.llm = None  # never an LLM (and never OpenAI) in this path
+    embed = HuggingFaceEmbedding(model_name=model_path(), device="cpu", normalize=True)
+    Settings.embed_model = embed
+    store = engine.store
+    ids, vecs = store.vector_matrix()
+    nodes = []
+    for cid, vec in zip(ids, vecs):
+        c = store.chunks[int(cid)]
+        nodes.append(TextNode(id_=str(cid), text=c.text, embedding=vec.tolist(), metadata={"doc_id": c.doc_id}))
+    vector_store = FaissVectorStore(faiss_index=faiss.IndexFlatIP(store.manifest.dim))
+    index = VectorStoreIndex(nodes, storage_context=StorageContext.from_defaults(vector_store=vector_store),
+                             embed_model=embed)
+    retriever = index.as_retriever(similarity_top_k=k)
+
+    def retrieve(q: Question) -> list[str]:
+        return [n.node.metadata["doc_id"] for n in retriever.retrieve(q.question)]
+
+    return retrieve
+
+
+def gold_in_corpus(rows: list[dict]) -> dict | None:
+    """The answer metrics over the answerable questions whose evidence article is in the corpus, beside
+    those whose evidence is missing (news-dev: 170 of 2,040 cite an article that is not in its corpus, so
+    no answer can cite a gold article for them); None when no evidence is missing."""
+    def block(rs: list[dict]) -> dict:  # the whole set's definitions (summarize, compare_answers), on a part
+        m, base = summarize(rs), compare_answers(rs, list(ANSWER_BASELINES))
+        return {"n": len(rs), "hit@5": m["retrieval"]["hit@5"], "accuracy": m["answer"]["accuracy"],
+                "first_citation_gold": m["answer"]["first_citation_gold"],
+                "false_abstention": m["abstention"]["false_abstention"],
+                **{f"{b}_accuracy": base[b]["accuracy"] for b in ANSWER_BASELINES}}
+    missing = [r for r in rows if r.get("gold_in_corpus") is False]
+    if not missing:
+        return None
+    return {"present": block([r for r in rows if r.get("gold_in_corpus")]), "missing": block(missing)}
