@@ -70,7 +70,7 @@ def main() -> int:
     news = sorted((ROOT / ".cache" / "eval-index").glob("corpus-*/index.sqlite"))
     if news and (DATA / "news-dev" / "questions.jsonl").exists():
         qs = [json.loads(x) for x in (DATA / "news-dev" / "questions.jsonl").read_text().splitlines()[: a.questions]]
-        out["news_dev"] = race(engines(lambda **kw: QA(index_dir=news[0].parent, **kw)), qs)
+        out["news_dev"] = race(engines(lambda **kw: QA(location=news[0].parent, **kw)), qs)
     else:
         print("news-dev skipped: needs ../shared/data/news-dev and its eval index (make eval-newsdev)", file=sys.stderr)
     if (DATA / "chunking-eval" / "corpora").exists():

@@ -53,7 +53,7 @@ def _index(path: str | None) -> Path:
     cache = corpus_index_dir(NEWS / "corpus.jsonl", ROOT / ".cache" / "eval-index", ChunkingConfig(), MODEL_NAME)
     if not (cache / "index.sqlite").exists():  # the eval harness's cache; built once
         print(f"indexing news-dev into {cache} (once) …", file=sys.stderr)
-        QA(index_dir=cache).ingest([NEWS / "corpus.jsonl"])
+        QA(location=cache).ingest([NEWS / "corpus.jsonl"])
     return cache
 
 

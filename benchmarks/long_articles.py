@@ -38,7 +38,7 @@ def long_engine(**kwargs):
     from qa.engine import QA
     from qa.types import Article
 
-    engine = QA(index_dir=ROOT / ".cache" / "long-articles", **kwargs)
+    engine = QA(location=ROOT / ".cache" / "long-articles", **kwargs)
     if not len(engine.store):
         arts = [Article(id=p.stem, title=p.stem.replace("_", " "), text=p.read_text(encoding="utf-8"))
                 for p in sorted((DATA / "chunking-eval" / "corpora").glob("*.md"))]
@@ -65,7 +65,7 @@ def main() -> int:
     news = sorted((ROOT / ".cache" / "eval-index").glob("corpus-*/index.sqlite"))
     if news and (DATA / "news-dev" / "questions.jsonl").exists():
         nq = [json.loads(x) for x in (DATA / "news-dev" / "questions.jsonl").read_text().splitlines()[: a.questions]]
-        out["news_dev"] = _measure(QA(index_dir=news[0].parent, embedder=engine.embedder), nq)
+        out["news_dev"] = _measure(QA(location=news[0].parent, embedder=engine.embedder), nq)
     if a.json:
         print(json.dumps(out, indent=2))
     else:

@@ -40,7 +40,7 @@ def main() -> int:
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     emb = StandInEmbedder()
-    engine = QA(index_dir=args.index, embedder=emb)
+    engine = QA(location=args.index, embedder=emb)
     store, retriever = engine.store, engine.retriever
     seg = next((s for s in store.segments if s.kind == "ivf-sq8"), None)
     if seg is None:

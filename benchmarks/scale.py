@@ -223,7 +223,7 @@ def probe(directory: str | Path) -> dict:
     emb = StandInEmbedder()
     rng = np.random.default_rng(11)
     t0 = time.perf_counter()
-    engine = QA(index_dir=directory, embedder=emb)
+    engine = QA(location=directory, embedder=emb)
     first = engine.ask("kalo mishi tarden nebar")
     t_open = time.perf_counter() - t0
     store = engine.store

@@ -31,7 +31,7 @@ def main() -> int:
     qs = [q for q in load_questions(DATA / "questions.jsonl") if q.answerable][:: args.every]
     for title in (False, True):
         with tempfile.TemporaryDirectory() as d:
-            e = QA(index_dir=d, chunking=ChunkingConfig(title_in_embedding=title))
+            e = QA(location=d, chunking=ChunkingConfig(title_in_embedding=title))
             t = time.perf_counter()
             e.ingest([DATA / "corpus.jsonl"])
             build = time.perf_counter() - t

@@ -188,7 +188,7 @@ def main(argv=None) -> None:
     cache = Path(settings().eval_cache)
     if not cache.is_absolute():
         cache = ROOT / cache
-    engine = QA(index_dir=corpus_index_dir(Path(args.corpus), cache, ChunkingConfig(), MODEL_NAME))
+    engine = QA(location=corpus_index_dir(Path(args.corpus), cache, ChunkingConfig(), MODEL_NAME))
     bar = Bars(True)
     if not len(engine.store):
         engine.ingest([args.corpus], progress=bar)

@@ -49,7 +49,8 @@ from .config import AnswerConfig
 from .embeddings import Embedder
 from .places import KINDS, places
 from .support import names, numbers
-from .retrieval import _day, temporal_cue
+from .retrieval import temporal_cue
+from .stores import day_number
 from .chunking import multi_topic
 from .text import STOPWORDS, content_terms, paragraph_break, sentence_spans, shouting, stem, words
 from .types import Answer, Citation, Passage
@@ -510,7 +511,7 @@ def _relevance(p: Passage) -> float:
 
 def freshness(published: str, as_of: str, half_life_days: float = 7.0) -> float:
     """1.0 for an article of the question's day, halving every week before it; 0 when undated."""
-    age = _day(as_of) - _day(published)
+    age = day_number(as_of) - day_number(published)
     return 0.0 if np.isnan(age) else float(0.5 ** (max(0.0, age) / half_life_days))
 
 

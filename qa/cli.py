@@ -30,7 +30,7 @@ EXAMPLES = """examples:
 def _engine(args):
     from .engine import QA
 
-    return QA(index_dir=args.index or default_location())
+    return QA(location=args.index or default_location())
 
 
 def cmd_ingest(args) -> int:
@@ -71,9 +71,9 @@ def _print_answer(answer) -> None:
 def _print_verification(answer) -> None:
     if answer.draft is None:
         return
-    kept = [v for v in answer.verification if v["kept"]]
-    fixed = [v for v in kept if v["corrected"]]
-    gone = [v for v in answer.verification if not v["kept"]]
+    kept = [v for v in answer.verification if v.kept]
+    fixed = [v for v in kept if v.corrected]
+    gone = [v for v in answer.verification if not v.kept]
     print(f"\nVerification: {len(kept)} sentence(s) supported, {len(fixed)} citation(s) corrected, "
           f"{len(gone)} unsupported sentence(s) removed")
     for v in fixed:

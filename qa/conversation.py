@@ -10,9 +10,8 @@ search query (names first, at most ``MAX_CARRIED`` words, no duplicates), so
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-
 from .text import STOPWORDS, content_terms, stem
+from .types import Turn
 
 MAX_CARRIED = 8
 _LEADS = re.compile(r"^\s*(and|but|also|so|then|what about|how about|what else|anything else|and what|and who)\b", re.I)
@@ -20,13 +19,6 @@ _CUES = {"he", "she", "they", "it", "his", "her", "hers", "their", "theirs", "it
          "these", "those", "there", "else", "other", "others", "too", "again", "same", "former", "latter"}
 _WH = {"who", "whom", "whose", "what", "which", "when", "where", "why", "how", "many", "much"}
 
-
-@dataclass
-class Turn:
-    question: str
-    search_query: str
-    answer: str = ""
-    cited_doc_ids: list[str] = field(default_factory=list)
 
 
 def is_followup(question: str) -> bool:

@@ -12,7 +12,6 @@ one, so a long-running app sees ingests made from the CLI.
 """
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import threading
 import time
@@ -28,51 +27,44 @@ from .errors import QAError
 from .generate import GenerativeAnswerer, draft_answer
 from .ingest import IngestReport, Progress, delete, ingest
 from .llm import get_model
-from .retrieval import Filters, Retriever
+from .retrieval import Retriever
 from .config import is_database
 from .stores import Store, current_generation, describe, normalize_source, open_store
 from .support import SupportScorer
-from .conversation import Turn
-from .types import Answer, Article
+from .types import Answer, AnswerMode, Article, Filters, Query, Verdict, check_date
 from .verify import Verification, verify_answer
 
-MODES = ("extractive", "local", "openai")
-
-
-def _check_date(name: str, value: str | None) -> str | None:
-    if value in (None, ""):
-        return None
-    try:
-        return dt.date.fromisoformat(str(value).strip()[:10]).isoformat()
-    except ValueError:
-        raise QAError(f"{name} must be a date like 2017-01-20, got {value!r}") from None
-
-
 class QA:
-    """A question-answering engine over one index directory.
+    """A question-answering engine over one index (a folder, or a postgresql:// address).
 
-    >>> engine = QA(index_dir="index_store/")
+    >>> engine = QA(location="index_store/")
     >>> answer = engine.ask("Who will mediate the Astana talks?", as_of="2017-01-20")
     >>> answer.text, answer.citations, answer.abstained
     """
 
-    def __init__(self, index_dir: str | Path | None = None, embedder: Embedder | None = None,
+    def __init__(self, location: str | Path | None = None, embedder: Embedder | None = None,
                  retrieval: RetrievalConfig | None = None, answering: AnswerConfig | None = None,
-                 chunking: ChunkingConfig | None = None, generation: GenerationConfig | None = None):
-        location = str(index_dir or default_location())
-        self.index_dir = location if is_database(location) else Path(location)  # a folder or postgresql://
+                 chunking: ChunkingConfig | None = None, generation_config: GenerationConfig | None = None,
+                 *, index_dir: str | Path | None = None):
+        where = str(location or index_dir or default_location())  # index_dir: the earlier name
+        self.location = where if is_database(where) else Path(where)
         self.embedder = embedder or default_embedder()
         self.retrieval_config = retrieval or RetrievalConfig()
         self.answer_config = answering or AnswerConfig()
         self.chunking = chunking or ChunkingConfig()
-        self.generation = generation or GenerationConfig()
+        self.generation_config = generation_config or GenerationConfig()
         self.scorer = SupportScorer()
         # sentences embedded for earlier questions (a text's vector does not depend on the index)
         self.sentence_vectors = SentenceVectors(settings().sentence_cache)
         self._lock = threading.RLock()
-        self._generation: str | None = "unloaded"
+        self._loaded: str | None = "unloaded"  # the index generation in the snapshot
         self._snapshot: tuple[Store, Retriever]
         self._refresh()
+
+    @property
+    def index_dir(self) -> str | Path:
+        """The earlier name of ``location``."""
+        return self.location
 
     @property
     def store(self) -> Store:
@@ -85,44 +77,37 @@ class QA:
     # ---- index state ------------------------------------------------------------------
     def _refresh(self) -> None:
         """(Re)load the index if its live generation changed on disk."""
-        gen = current_generation(self.index_dir)
-        if gen == self._generation:
+        gen = current_generation(self.location)
+        if gen == self._loaded:
             return
         with self._lock:
-            if gen == self._generation:
+            if gen == self._loaded:
                 return
-            store = open_store(self.index_dir, self.embedder.name, self.embedder.dim, self.chunking)
+            store = open_store(self.location, self.embedder.name, self.embedder.dim, self.chunking)
             # one assignment: a question takes store and retriever of the same generation
             self._snapshot = (store, Retriever(store, self.embedder, self.retrieval_config))
-            self._generation = gen
+            self._loaded = gen
 
     def article_text(self, doc_id: str) -> str:
         return self.store.articles[doc_id].text
 
     # ---- the pipeline -----------------------------------------------------------------
-    def ask(self, question: str, k: int | None = None, as_of: str | None = None,
-            sources: Iterable[str] | None = None, date_from: str | None = None, date_to: str | None = None,
-            retrieval: str = "hybrid", search_query: str | None = None,
-            history: list[Turn] | None = None, mode: str = "extractive", verify: bool | None = None,
-            gate: bool | None = None, drop_unsupported: bool | None = None,
-            on_token: Callable[[str], None] | None = None) -> Answer:
+    def query(self, question: str | Query, **options) -> Query:
+        """The checked Query for ``question`` and its options (see ``Query``); QAError when bad."""
+        if isinstance(question, Query):
+            return Query.build(question.question, max_chars=settings().max_question_chars,
+                               **{**{o: getattr(question, o) for o in Query.OPTIONS}, **options})
+        return Query.build(question, max_chars=settings().max_question_chars, **options)
+
+    def ask(self, question: str | Query, on_token: Callable[[str], None] | None = None, **options) -> Answer:
         """Answer ``question`` from the indexed articles, with citations, or abstain.
 
-        k: passages to retrieve; as_of: the question's date (ignores later articles, favours
-        recent ones); sources: only these sources; date_from/date_to: published-date range;
-        retrieval: "hybrid" (default), "dense" or "lexical"; search_query: text to retrieve
-        with when it differs from the question; history: earlier turns of a conversation, whose
-        topic is carried into the search query of a follow-up question (see qa.conversation).
-        mode: "extractive" (default: quote the articles), "local" (the packaged language model)
-        or "openai" (an OpenAI-compatible endpoint); see qa.llm. verify / gate / drop_unsupported
-        override GenerationConfig for generated modes; on_token receives the model's text as it
-        streams.
+        ``options`` are those of ``Query`` (k, as_of, sources, date_from, date_to, retrieval,
+        search_query, history, mode, verify, gate, drop_unsupported); ``on_token`` receives a
+        generated answer's text as the model streams it.
         """
         answer = None
-        for event in self.ask_stream(question, k=k, as_of=as_of, sources=sources, date_from=date_from,
-                                     date_to=date_to, retrieval=retrieval, search_query=search_query,
-                                     history=history, mode=mode, verify=verify, gate=gate,
-                                     drop_unsupported=drop_unsupported):
+        for event in self.ask_stream(question, **options):
             if isinstance(event, Answer):
                 answer = event
             elif on_token is not None:
@@ -130,33 +115,25 @@ class QA:
         assert answer is not None
         return answer
 
-    def ask_stream(self, question: str, k: int | None = None, as_of: str | None = None,
-                   sources: Iterable[str] | None = None, date_from: str | None = None, date_to: str | None = None,
-                   retrieval: str = "hybrid", search_query: str | None = None,
-                   history: list[Turn] | None = None, mode: str = "extractive", verify: bool | None = None,
-                   gate: bool | None = None, drop_unsupported: bool | None = None) -> Iterator[str | Answer]:
-        """Like ``ask``, as a generator: the model's text deltas (generated modes), then the Answer."""
-        question = (question or "").strip()
-        if not question:
-            raise QAError("the question is empty; ask something, e.g. qa ask \"Who will mediate the Astana talks?\"")
-        limit = settings().max_question_chars
-        if len(question) > limit:
-            raise QAError(f"the question is {len(question):,} characters long; ask in at most {limit:,} "
-                          f"(QA_MAX_QUESTION_CHARS)")
-        if k is not None and k < 1:
-            raise QAError(f"k must be at least 1, got {k}")
-        if mode not in MODES:
-            raise QAError(f"unknown answer mode {mode!r}; use one of: {', '.join(MODES)}")
-        filters = Filters(sources=list(sources) if sources else None, date_from=_check_date("date_from", date_from),
-                          date_to=_check_date("date_to", date_to), as_of=_check_date("as_of", as_of))
-        overrides = {"verify": verify, "gate": gate, "drop_unsupported": drop_unsupported}
-        gen_cfg = replace(self.generation, **{k_: v for k_, v in overrides.items() if v is not None})
-        model = get_model(mode) if mode != "extractive" else None  # fail fast when it is not set up
+    def ask_stream(self, question: str | Query, **options) -> Iterator[str | Answer]:
+        """Like ``ask``, as a generator: the model's text deltas (generated modes), then the Answer.
+        The question and its options are checked before the first event (QAError)."""
+        query = self.query(question, **options)
+        model = get_model(query.mode.value) if query.mode is not AnswerMode.EXTRACTIVE else None  # fail fast
+        return self._answer(query, model)
+
+    def _answer(self, q: Query, model) -> Iterator[str | Answer]:
+        mode = q.mode.value
+        overrides = {"verify": q.verify, "gate": q.gate, "drop_unsupported": q.drop_unsupported}
+        gen_cfg = replace(self.generation_config, **{k_: v for k_, v in overrides.items() if v is not None})
+        filters = q.filters
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
         self._refresh()
         store, retriever = self._snapshot
-        query = (search_query or conversation.search_query(question, history or [])).strip()
+        question = q.question
+        history = list(q.history)
+        query = (q.search_query or conversation.search_query(question, history)).strip()
         if not len(store):
             yield Answer(question=question, text=EMPTY_TEXT, citations=[], abstained=True, passages=[],
                          search_query=query, mode=mode, timings={"total": (time.perf_counter() - t0) * 1000})
@@ -166,7 +143,7 @@ class QA:
         qvec = self.embedder.encode([query])[0]
         timings["embed"] = (time.perf_counter() - t) * 1000
         t = time.perf_counter()
-        passages = retriever.search(query, k=k or self.retrieval_config.k, filters=filters, mode=retrieval,
+        passages = retriever.search(query, k=q.k or self.retrieval_config.k, filters=filters, mode=q.retrieval,
                                     query_vec=qvec)
         timings["retrieve"] = (time.perf_counter() - t) * 1000
         # 2. extract: the answer in extractive mode, and the retrieval gate of generated modes
@@ -224,7 +201,7 @@ class QA:
             raise QAError("the answer to verify is empty")
         self._refresh()
         store, retriever = self._snapshot
-        passages = retriever.search(question, k=k, filters=Filters(as_of=_check_date("as_of", as_of)))
+        passages = retriever.search(question, k=k, filters=Filters(as_of=check_date("as_of", as_of)))
         text_of = _article_texts(store)
         v = verify_answer(answer_text, passages, text_of, self.scorer, drop_unsupported=drop_unsupported,
                           question=question)
@@ -247,13 +224,13 @@ class QA:
     def ingest(self, paths: Iterable[str | Path] = (), articles: list[Article] | None = None,
                progress: Progress | None = None) -> IngestReport:
         """Add/update articles from files, folders and/or Article objects (atomic, incremental)."""
-        report = ingest(paths, self.index_dir, self.embedder, self.chunking, progress, articles=articles)
+        report = ingest(paths, self.location, self.embedder, self.chunking, progress, articles=articles)
         self._refresh()
         return report
 
     def delete(self, doc_ids: Iterable[str]) -> tuple[list[str], list[str]]:
         """Remove articles by id; returns (deleted, not found)."""
-        out = delete(doc_ids, self.index_dir, self.embedder)
+        out = delete(doc_ids, self.location, self.embedder)
         self._refresh()
         return out
 
@@ -275,7 +252,7 @@ class QA:
         dates = sorted(d for d, _ in s.published_dates())
         sources = s.source_counts()
         return {
-            "index_dir": describe(self.index_dir),
+            "index_dir": describe(self.location),
             "generation": s.generation_name,
             "articles": len(s.articles),
             "chunks": len(s.chunks),
@@ -301,26 +278,27 @@ def _keep_texts(answer: Answer, text_of: Callable[[str], str]) -> None:
     answer.article_texts = {d: text_of(d) for d in dict.fromkeys(cited)}
 
 
-def _verdicts(v: Verification) -> list[dict]:
-    return [{"sentence": x.sentence, "cited": x.cited, "kept": x.kept, "passage": x.passage_rank,
-             "corrected": x.corrected, "reasons": x.reasons} for x in v.verdicts]
+def _verdicts(v: Verification) -> list[Verdict]:
+    return [Verdict(sentence=x.sentence, cited=x.cited, kept=x.kept, passage=x.passage_rank,
+                    corrected=x.corrected, reasons=x.reasons) for x in v.verdicts]
 
 
 _ENGINES: dict[str, QA] = {}
 _ENGINES_LOCK = threading.Lock()
 
 
-def get_engine(index_dir: str | Path | None = None) -> QA:
-    """A shared engine per index directory (the embedding model is loaded once; threads that ask
+def get_engine(location: str | Path | None = None) -> QA:
+    """A shared engine per index location (the embedding model is loaded once; threads that ask
     at the same time get the same engine)."""
-    location = str(index_dir or default_location())
-    key = location if is_database(location) else str(Path(location).resolve())
+    where = str(location or default_location())
+    key = where if is_database(where) else str(Path(where).resolve())
     with _ENGINES_LOCK:
         if key not in _ENGINES:
-            _ENGINES[key] = QA(index_dir=index_dir)
+            _ENGINES[key] = QA(location=where)
         return _ENGINES[key]
 
 
-def ask(question: str, index_dir: str | Path | None = None, **kwargs) -> Answer:
-    """Answer a question from the default index (``index_store/`` or $QA_INDEX_DIR)."""
-    return get_engine(index_dir).ask(question, **kwargs)
+def ask(question: str | Query, location: str | Path | None = None, **options) -> Answer:
+    """Answer a question from the default index ($QA_STORE, $QA_INDEX_DIR or ``index_store/``);
+    ``options`` are those of ``Query``."""
+    return get_engine(location).ask(question, **options)

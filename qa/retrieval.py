@@ -28,11 +28,9 @@ from .config import RetrievalConfig
 from .embeddings import Embedder
 from .lexical import lexical_terms
 from .stores import Filters, Store, day_number
-from .types import Passage
+from .types import Passage, RetrievalMode
 
-MODES = ("hybrid", "dense", "lexical")
 _LEXICAL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="qa-lexical")
-_day = day_number
 
 
 _RECENT_CUE = re.compile(
@@ -80,15 +78,16 @@ class Retriever:
         day = self.store.day(chunk_id)
         if np.isnan(day):
             return 1.0
-        age = max(0.0, _day(as_of) - day)
+        age = max(0.0, day_number(as_of) - day)
         return 1.0 + self.config.recency_weight * 0.5 ** (age / self.config.recency_half_life_days)
 
     # ---- the whole search --------------------------------------------------------------
     def search(self, query: str, k: int | None = None, filters: Filters | None = None,
-               mode: str = "hybrid", query_vec: np.ndarray | None = None) -> list[Passage]:
+               mode: RetrievalMode | str = RetrievalMode.HYBRID, query_vec: np.ndarray | None = None) -> list[Passage]:
         """Top ``k`` passages for ``query`` under ``filters``."""
-        if mode not in MODES:
-            raise ValueError(f"unknown retrieval mode {mode!r}; choose one of {', '.join(MODES)}")
+        if mode not in {m.value for m in RetrievalMode}:
+            raise ValueError(f"unknown retrieval mode {mode!r}; choose one of {', '.join(m.value for m in RetrievalMode)}")
+        mode = RetrievalMode(mode).value  # a plain str below (an Enum member hashes by its name)
         cfg = self.config
         k = k or cfg.k
         f = filters or Filters()

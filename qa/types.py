@@ -1,12 +1,137 @@
 """The typed objects that flow through the pipeline.
 
-Article -> Chunk (a span of an article) -> Passage (a retrieved chunk with scores)
--> Answer (text with [n] markers) whose Citations point at exact article spans.
+Query (a question and its options) -> Passage (a retrieved Chunk, a span of an Article, with
+scores) -> Answer (text with [n] markers) whose Citations point at exact article spans, and,
+for generated answers, one Verdict per generated sentence.
 """
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
+from enum import Enum
 from typing import Any
+
+from .errors import QAError
+
+
+class AnswerMode(str, Enum):
+    """How an answer is written: quoted from the articles, or generated and then verified."""
+    EXTRACTIVE = "extractive"  # quote the articles' own sentences
+    LOCAL = "local"  # the packaged language model (qa.llm)
+    OPENAI = "openai"  # an OpenAI-compatible endpoint
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class RetrievalMode(str, Enum):
+    """Which searches find the passages."""
+    HYBRID = "hybrid"  # dense + BM25, fused
+    DENSE = "dense"
+    LEXICAL = "lexical"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass
+class Filters:
+    """What a question restricts its passages to: sources, a published-date range, and ``as_of``
+    (nothing published after it)."""
+    sources: list[str] | None = None
+    date_from: str | None = None
+    date_to: str | None = None
+    as_of: str | None = None
+
+    def active(self) -> bool:
+        return bool(self.sources or self.date_from or self.date_to or self.as_of)
+
+
+@dataclass
+class Turn:
+    """One earlier turn of a conversation (qa.conversation carries its topic into a follow-up)."""
+    question: str
+    search_query: str
+    answer: str = ""
+    cited_doc_ids: list[str] = field(default_factory=list)
+
+
+def check_date(name: str, value: str | None) -> str | None:
+    """An ISO date (YYYY-MM-DD) or None; QAError naming the option otherwise."""
+    if value in (None, ""):
+        return None
+    try:
+        return dt.date.fromisoformat(str(value).strip()[:10]).isoformat()
+    except ValueError:
+        raise QAError(f"{name} must be a date like 2017-01-20, got {value!r}") from None
+
+
+def _mode(kind: type[Enum], name: str, value: object) -> Any:
+    try:
+        return kind(value.value if isinstance(value, Enum) else value)
+    except ValueError:
+        raise QAError(f"unknown {name} {value!r}; use one of: {', '.join(m.value for m in kind)}") from None
+
+
+@dataclass(frozen=True)
+class Query:
+    """A question and everything that decides how it is answered, checked once (``Query.build``)
+    and passed down the pipeline whole.
+
+    k: passages to retrieve (default RetrievalConfig.k); as_of: the question's date (ignores later
+    articles, favours recent ones); sources: only these sources; date_from/date_to: published-date
+    range; retrieval: hybrid, dense or lexical; search_query: text to retrieve with when it differs
+    from the question; history: earlier turns of a conversation (qa.conversation); mode: extractive,
+    local or openai (qa.llm); verify / gate / drop_unsupported override GenerationConfig for
+    generated modes.
+    """
+    question: str
+    k: int | None = None
+    as_of: str | None = None
+    sources: tuple[str, ...] = ()
+    date_from: str | None = None
+    date_to: str | None = None
+    retrieval: RetrievalMode = RetrievalMode.HYBRID
+    search_query: str | None = None
+    history: tuple[Turn, ...] = ()
+    mode: AnswerMode = AnswerMode.EXTRACTIVE
+    verify: bool | None = None
+    gate: bool | None = None
+    drop_unsupported: bool | None = None
+
+    OPTIONS = ("k", "as_of", "sources", "date_from", "date_to", "retrieval", "search_query", "history", "mode",
+               "verify", "gate", "drop_unsupported")
+
+    @classmethod
+    def build(cls, question: str, max_chars: int = 2000, **options: Any) -> Query:
+        """Check and normalise a question and its options (QAError saying what is wrong)."""
+        unknown = sorted(set(options) - set(cls.OPTIONS))
+        if unknown:
+            raise QAError(f"unknown option {unknown[0]!r}; the options are: {', '.join(cls.OPTIONS)}")
+        question = (question or "").strip()
+        if not question:
+            raise QAError("the question is empty; ask something, e.g. qa ask \"Who will mediate the Astana talks?\"")
+        if len(question) > max_chars:
+            raise QAError(f"the question is {len(question):,} characters long; ask in at most {max_chars:,} "
+                          f"(QA_MAX_QUESTION_CHARS)")
+        k = options.get("k")
+        if k is not None and k < 1:
+            raise QAError(f"k must be at least 1, got {k}")
+        sources: Iterable[str] = options.get("sources") or ()
+        return cls(question=question, k=k, as_of=check_date("as_of", options.get("as_of")),
+                   sources=tuple(sources), date_from=check_date("date_from", options.get("date_from")),
+                   date_to=check_date("date_to", options.get("date_to")),
+                   retrieval=_mode(RetrievalMode, "retrieval mode", options.get("retrieval") or "hybrid"),
+                   search_query=options.get("search_query"), history=tuple(options.get("history") or ()),
+                   mode=_mode(AnswerMode, "answer mode", options.get("mode") or "extractive"),
+                   verify=options.get("verify"), gate=options.get("gate"),
+                   drop_unsupported=options.get("drop_unsupported"))
+
+    @property
+    def filters(self) -> Filters:
+        return Filters(sources=list(self.sources) or None, date_from=self.date_from, date_to=self.date_to,
+                       as_of=self.as_of)
 
 
 @dataclass(frozen=True)
@@ -113,6 +238,20 @@ class Citation:
         }
 
 
+@dataclass(frozen=True)
+class Verdict:
+    """What the verifier (qa.verify) decided about one generated sentence."""
+    sentence: str
+    cited: list[int]  # the passage numbers the sentence cited
+    kept: bool  # supported by a cited (or, corrected, another) passage
+    passage: int | None  # the supporting passage after correction
+    corrected: bool  # its citation was changed to the supporting passage
+    reasons: list[str]  # why it was removed or corrected
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
 @dataclass
 class Answer:
     """What ``ask`` returns."""
@@ -125,9 +264,9 @@ class Answer:
     confidence: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)  # milliseconds per stage
     search_query: str = ""  # what was actually searched for (may include conversation context)
-    mode: str = "extractive"  # "extractive", "local" or "openai"
+    mode: str = "extractive"  # an AnswerMode's value: "extractive", "local" or "openai"
     draft: Answer | None = None  # generated modes: the model's answer before verification
-    verification: list[dict] = field(default_factory=list)  # per generated sentence: kept/corrected/why
+    verification: list[Verdict] = field(default_factory=list)  # per generated sentence: kept/corrected/why
     retrieval_gate: bool | None = None  # generated modes: did extraction find an answer-like sentence?
     # the text of each cited article in the index snapshot the answer was built from: the app
     # renders sources from it, so an ingest or delete meanwhile cannot change what it shows
@@ -152,5 +291,5 @@ class Answer:
             **({"retrieval_gate": self.retrieval_gate} if self.retrieval_gate is not None else {}),
             **({"draft": {"answer": self.draft.text, "abstained": self.draft.abstained,
                           "citations": [c.to_dict() for c in self.draft.citations]},
-                "verification": self.verification} if self.draft is not None else {}),
+                "verification": [v.to_dict() for v in self.verification]} if self.draft is not None else {}),
         }

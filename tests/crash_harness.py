@@ -294,7 +294,7 @@ def _ask(index: Path, rng: random.Random, state: dict, rnd: int) -> None:
         question = f"What does report {doc.split('-')[1]} say about the {rng.choice(WORDS)}?"
     else:
         question = "What happened at the harbour?"
-    answer = QA(index_dir=index, embedder=HashEmbedder()).ask(question)
+    answer = QA(location=index, embedder=HashEmbedder()).ask(question)
     for c in answer.citations:
         if c.doc_id not in state:
             raise AssertionError(f"answer cites {c.doc_id}, not in the index")

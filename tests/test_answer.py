@@ -38,7 +38,7 @@ RECS = [
 
 
 def _engine(tmp_path, embedder):
-    e = QA(index_dir=tmp_path / "idx", embedder=embedder)
+    e = QA(location=tmp_path / "idx", embedder=embedder)
     e.ingest([write_jsonl(tmp_path / "c.jsonl", RECS)])
     return e
 
@@ -63,7 +63,7 @@ def test_neighbour_joins_only_when_the_sentence_leans_on_it(tmp_path, fake_embed
     text = ("The city council met on Monday to discuss the new harbour. Officials presented three plans. "
             "They chose the northern site for the harbour, which will cost 40 million euros. "
             "Fishing boats will move there in 2019. The council also discussed parking.")
-    e = QA(index_dir=tmp_path / "idx", embedder=fake_embedder)
+    e = QA(location=tmp_path / "idx", embedder=fake_embedder)
     e.ingest(articles=[Article(id="h", text=text, title="Harbour")])
     question = "Which site did they choose for the harbour?"
     qvec = fake_embedder.encode([question])[0]
@@ -121,7 +121,7 @@ def test_sentence_vectors_are_reused_and_bounded(fake_embedder):
 def test_a_repeated_question_reuses_sentence_vectors_with_the_same_answer(tmp_path, fake_embedder, articles_jsonl):
     from qa.engine import QA
 
-    e = QA(index_dir=tmp_path / "idx", embedder=fake_embedder)
+    e = QA(location=tmp_path / "idx", embedder=fake_embedder)
     e.ingest([articles_jsonl])
     first = e.ask("Who will mediate the talks on Syria?")
     misses = e.sentence_vectors.misses
@@ -142,9 +142,9 @@ def test_pair_vector_by_sum_embeds_each_sentence_once_and_answers_the_same(tmp_p
     from qa.config import AnswerConfig
 
     root = Path(__file__).resolve().parent.parent
-    shipped = QA(index_dir=tmp_path / "idx", embedder=minilm)
+    shipped = QA(location=tmp_path / "idx", embedder=minilm)
     shipped.ingest([root / "demo" / "articles.jsonl"])
-    exact = QA(index_dir=tmp_path / "idx", embedder=minilm, answering=AnswerConfig(pair_vectors="embed"))
+    exact = QA(location=tmp_path / "idx", embedder=minilm, answering=AnswerConfig(pair_vectors="embed"))
     questions = [json.loads(x) for x in (root / "eval" / "sets" / "demo.jsonl").read_text().splitlines() if x.strip()]
     same, right = 0, {"sum": 0, "embed": 0}
     for q in questions:

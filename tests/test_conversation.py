@@ -26,7 +26,7 @@ def test_previous_topic_is_carried_into_the_search_query():
 def test_followup_carries_the_topic_and_answers(tmp_path, minilm):
     from qa.engine import QA
 
-    e = QA(index_dir=tmp_path / "idx", embedder=minilm)
+    e = QA(location=tmp_path / "idx", embedder=minilm)
     e.ingest([DEMO])
     first = e.ask("What did Russia, Turkey and Iran agree on in Astana?")
     history = [Turn(first.question, first.search_query, first.text)]

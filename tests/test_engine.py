@@ -7,13 +7,14 @@ import pytest
 
 from conftest import DEMO, ROOT, SEED, needs_shared
 from qa.engine import QA
+from qa.errors import QAError
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
 def demo_engine(tmp_path_factory, minilm):
-    e = QA(index_dir=tmp_path_factory.mktemp("demo") / "idx", embedder=minilm)
+    e = QA(location=tmp_path_factory.mktemp("demo") / "idx", embedder=minilm)
     r = e.ingest([DEMO])
     assert len(r.added) >= 12 and not r.failed
     return e
@@ -56,7 +57,7 @@ def test_source_filter(demo_engine):
 
 @needs_shared("seed")
 def test_seed_astana_mediators(tmp_path, minilm):
-    e = QA(index_dir=tmp_path / "idx", embedder=minilm)
+    e = QA(location=tmp_path / "idx", embedder=minilm)
     e.ingest([SEED])
     # written one paragraph per line: read as paragraphs, one story, packed across them
     from qa.chunking import multi_topic
@@ -102,7 +103,7 @@ def test_lazy_sentence_embedding_gives_the_answers_of_embedding_everything(demo_
     from dataclasses import replace
 
     questions = [json.loads(line)["question"] for line in (ROOT / "eval" / "sets" / "demo.jsonl").open()]
-    eager = QA(index_dir=demo_engine.index_dir, embedder=demo_engine.embedder,
+    eager = QA(location=demo_engine.location, embedder=demo_engine.embedder,
                answering=replace(demo_engine.answer_config, lazy_embedding=False))
     texts = {"n": 0}
     real = demo_engine.embedder.encode
@@ -170,9 +171,19 @@ def test_articles_built_by_hand_are_not_taken_for_duplicates(tmp_path, fake_embe
     from qa.engine import QA
     from qa.types import Article
 
-    e = QA(index_dir=tmp_path / "idx", embedder=fake_embedder)
+    e = QA(location=tmp_path / "idx", embedder=fake_embedder)
     report = e.ingest(articles=[Article(id="a", text="The ferry restarted on Friday."),
                                 Article(id="b", text="A storm closed the harbour."),
                                 Article(id="c", text="The ferry restarted on Friday.")])
     assert sorted(report.added) == ["a", "b"] and [d for _, d in report.duplicates] == ["a"]
     assert sorted(a.id for a in e.articles()) == ["a", "b"]
+
+
+def test_a_query_object_and_keyword_options_give_the_same_answer(demo_engine):
+    from qa.types import Query
+
+    by_options = demo_engine.ask("Who will mediate the Astana talks?", as_of="2017-01-20", k=5)
+    by_query = demo_engine.ask(Query.build("Who will mediate the Astana talks?", as_of="2017-01-20", k=5))
+    assert by_query.text == by_options.text and by_query.citations[0].doc_id == by_options.citations[0].doc_id
+    with pytest.raises(QAError, match="unknown option 'top_k'"):
+        demo_engine.ask("Who will mediate the Astana talks?", top_k=3)

@@ -159,7 +159,7 @@ def test_faithfulness_counts_a_miscited_sentence():
 def demo_eval_engine(tmp_path_factory, minilm):
     from qa.engine import QA
 
-    e = QA(index_dir=tmp_path_factory.mktemp("ev") / "idx", embedder=minilm)
+    e = QA(location=tmp_path_factory.mktemp("ev") / "idx", embedder=minilm)
     e.ingest([DEMO])
     return e
 
@@ -215,7 +215,7 @@ def test_span_recall_on_chunking_eval(tmp_path, minilm):
     from qa.engine import QA
     from qa.evaluation import load_chunking_corpora, span_recall
 
-    e = QA(index_dir=tmp_path / "idx", embedder=minilm)
+    e = QA(location=tmp_path / "idx", embedder=minilm)
     arts = [a for a in load_chunking_corpora(SHARED / "chunking-eval" / "corpora") if a.source == "state_of_the_union"]
     e.ingest(articles=arts)
     qfile = tmp_path / "q.jsonl"

@@ -96,7 +96,7 @@ def test_hostile_uploads_through_the_app(tmp_path, minilm):
     n = int(os.environ.get("QA_FUZZ_APP_FILES", "200"))  # 500 for the full run (README)
     files = [f for f in generate(tmp_path / "in", n, seed=1, long_lines=0) if f.is_file() and not f.is_symlink()]
     idx = tmp_path / "idx"
-    engine = QA(index_dir=idx, embedder=minilm)
+    engine = QA(location=idx, embedder=minilm)
     engine.ingest(articles=[make_article(r, "base", r["id"]) for r in BASE])
     before = {a.id: a.text for a in engine.articles()}
     demo, app_engine = build_app(str(idx), feedback_path=str(tmp_path / "fb.jsonl"),

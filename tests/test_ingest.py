@@ -8,7 +8,7 @@ from qa.engine import QA
 def _engine(where, fake_embedder):
     """An engine on ``where``: a test's tmp_path (its idx/ folder) or an ``index_location``."""
     loc = where if isinstance(where, str) or where.name == "idx" else where / "idx"
-    return QA(index_dir=loc, embedder=fake_embedder)
+    return QA(location=loc, embedder=fake_embedder)
 
 
 def _snapshot(engine):

@@ -4,7 +4,7 @@ from qa.retrieval import Filters
 
 
 def _engine(tmp_path, fake_embedder, records, location=None):
-    e = QA(index_dir=location or tmp_path / "idx", embedder=fake_embedder)
+    e = QA(location=location or tmp_path / "idx", embedder=fake_embedder)
     e.ingest([write_jsonl(tmp_path / "c.jsonl", records)])
     return e
 
@@ -88,13 +88,13 @@ def test_date_prior_only_among_the_most_relevant(tmp_path, fake_embedder):
     # fresh articles that share no word with the question
     recs += [{"id": f"fresh{i}", "published": "2017-01-19", "text": f"Local bakery number {i} sells bread and cakes."}
              for i in range(6)]
-    e = QA(index_dir=tmp_path / "idx", embedder=fake_embedder, retrieval=RetrievalConfig(recency_top_n=2))
+    e = QA(location=tmp_path / "idx", embedder=fake_embedder, retrieval=RetrievalConfig(recency_top_n=2))
     e.ingest([write_jsonl(tmp_path / "c.jsonl", recs)])
     ps = e.retriever.search("Which volcano erupted and closed airspace?", k=3, filters=Filters(as_of="2017-01-20"))
     assert ps[0].doc_id == "answer"
     # relevance (no date prior) is kept beside the final score
     assert all(p.relevance is not None and 0 <= p.relevance <= 1 for p in ps)
-    loose = QA(index_dir=tmp_path / "idx", embedder=fake_embedder, retrieval=RetrievalConfig(recency_top_n=0,
+    loose = QA(location=tmp_path / "idx", embedder=fake_embedder, retrieval=RetrievalConfig(recency_top_n=0,
                                                                                              recency_bonus=5.0))
     top = loose.retriever.search("Which volcano erupted and closed airspace?", k=3, filters=Filters(as_of="2017-01-20"))
     assert top[0].doc_id != "answer"  # an unbounded prior does bury it: the gate is what keeps it

@@ -111,7 +111,7 @@ def test_the_app_makes_no_outbound_connection(tmp_path, minilm, guard):
     assert len(guard) == 2
     guard.clear()
     idx = tmp_path / "idx"
-    QA(index_dir=idx, embedder=minilm).ingest([DEMO])
+    QA(location=idx, embedder=minilm).ingest([DEMO])
     demo, engine = build_app(str(idx), feedback_path=str(tmp_path / "fb.jsonl"))
     demo.queue().launch(server_name="127.0.0.1", server_port=None, prevent_thread_lock=True, share=False,
                         quiet=True, css=CSS)

@@ -37,7 +37,7 @@ def test_two_processes_share_one_index(pg, minilm, articles_jsonl):
     run = subprocess.run([sys.executable, "-m", "qa.cli", "--store", pg, "ingest", str(articles_jsonl), "--quiet"],
                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
-    engine = QA(index_dir=pg, embedder=minilm)
+    engine = QA(location=pg, embedder=minilm)
     answer = engine.ask("Who will mediate the talks on Syria?")
     assert answer.citations and answer.citations[0].doc_id == "a1" and "Iran" in answer.text
     more = write_jsonl(articles_jsonl.parent / "more.jsonl", [{"id": "b1", "title": "Ferry", "published": "2017-01-21",
@@ -52,12 +52,12 @@ def test_two_processes_share_one_index(pg, minilm, articles_jsonl):
 def test_migrate_copies_everything_without_embedding_again(tmp_path, pg, fake_embedder, articles_jsonl, direction):
     folder = tmp_path / "idx"
     source, target = (folder, pg) if direction == "to_postgresql" else (pg, folder)
-    QA(index_dir=source, embedder=fake_embedder).ingest([articles_jsonl])
+    QA(location=source, embedder=fake_embedder).ingest([articles_jsonl])
     calls = []
     fake_embedder.encode = lambda texts, progress=None: calls.append(texts)  # nothing may be embedded
     report = migrate(source, target)
     assert report["articles"] == 3 and not calls
-    a, b = QA(index_dir=source, embedder=fake_embedder), QA(index_dir=target, embedder=fake_embedder)
+    a, b = QA(location=source, embedder=fake_embedder), QA(location=target, embedder=fake_embedder)
     assert sorted(a.store.articles) == sorted(b.store.articles)
     assert sorted(c.text for c in a.store.chunks.values()) == sorted(c.text for c in b.store.chunks.values())
     qvec = a.store.vector(next(iter(a.store.chunks.keys())))
@@ -70,10 +70,10 @@ def test_migrate_copies_everything_without_embedding_again(tmp_path, pg, fake_em
 
 
 def test_cli_migrate_and_compact_on_postgresql(tmp_path, pg, fake_embedder, articles_jsonl, capsys):
-    QA(index_dir=tmp_path / "idx", embedder=fake_embedder).ingest([articles_jsonl])
+    QA(location=tmp_path / "idx", embedder=fake_embedder).ingest([articles_jsonl])
     assert cli.main(["--index", str(tmp_path / "idx"), "migrate", "--to", pg, "--json", "--quiet"]) == 0
     assert json.loads(capsys.readouterr().out)["articles"] == 3
-    QA(index_dir=pg, embedder=fake_embedder).delete(["a2"])
+    QA(location=pg, embedder=fake_embedder).delete(["a2"])
     assert cli.main(["--store", pg, "compact", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["vectors"] == 2
 
@@ -87,7 +87,7 @@ def test_unreachable_server_is_a_clear_error(tmp_path):
 def test_qa_store_variable_selects_the_database(pg, fake_embedder, articles_jsonl, monkeypatch):
     monkeypatch.setenv("QA_STORE", pg)
     engine = QA(embedder=fake_embedder)
-    assert engine.index_dir == pg
+    assert engine.location == pg
     engine.ingest([articles_jsonl])
     stats = engine.stats()
     assert stats["articles"] == 3 and stats["index_dir"] == redact(pg)
@@ -107,7 +107,7 @@ def test_lexical_search_matches_the_embedded_store_with_deletes_and_filters(tmp_
              "published": f"2021-03-{i + 1:02d}", "text": " ".join(["Storm flooding closed the harbour."] * (1 + i % 4))
              + f" Ferries from port {i} stopped" + " again" * i + "."} for i in range(12)]  # no two score alike
     path = write_jsonl(tmp_path / "a.jsonl", recs)
-    engines = [QA(index_dir=tmp_path / "idx", embedder=fake_embedder), QA(index_dir=pg, embedder=fake_embedder)]
+    engines = [QA(location=tmp_path / "idx", embedder=fake_embedder), QA(location=pg, embedder=fake_embedder)]
     for e in engines:
         e.ingest([path])
         e.delete(["n0", "n3", "n4", "n7"])  # the highest term frequencies: dropped from the head
@@ -149,7 +149,7 @@ def test_an_empty_index_is_filled_without_its_vector_index_and_gets_it_at_the_en
         return _reader_conn(pg).execute("SELECT 1 FROM pg_indexes WHERE schemaname = ? AND indexname = "
                                         "'chunks_hnsw'", (schema_name(),)).fetchone() is not None
 
-    e = QA(index_dir=pg, embedder=fake_embedder)
+    e = QA(location=pg, embedder=fake_embedder)
     real_add = e.store.__class__.add_article
     seen = []
 
@@ -172,6 +172,6 @@ def test_an_empty_index_is_filled_without_its_vector_index_and_gets_it_at_the_en
             assert not has_hnsw()
             raise RuntimeError("crash")
     assert not has_hnsw()
-    e2 = QA(index_dir=pg, embedder=fake_embedder)
+    e2 = QA(location=pg, embedder=fake_embedder)
     e2.ingest([more])
     assert has_hnsw()

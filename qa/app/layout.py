@@ -32,7 +32,7 @@ def build_app(index_dir: str | None = None, feedback_path: str | None = None, up
     (no button, no API endpoint): for an app served without a password beyond this machine."""
     env = settings()
     index_dir = index_dir or default_location()
-    engine = QA(index_dir=index_dir)
+    engine = QA(location=index_dir)
     modes = available_modes()
     feedback = FeedbackLog(Path(feedback_path or env.feedback_file))
     # uploaded files are kept beside a folder index; with a database store, in the working folder

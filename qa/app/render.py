@@ -62,14 +62,14 @@ def verification_note(answer) -> str:
     v = answer.verification
     if not v:
         return f"<div class='verify-note'>{html.escape(answer.mode)} model · not verified</div>"
-    kept = sum(1 for x in v if x["kept"])
-    fixed = sum(1 for x in v if x["kept"] and x["corrected"])
-    gone = [x for x in v if not x["kept"]]
+    kept = sum(1 for x in v if x.kept)
+    fixed = sum(1 for x in v if x.kept and x.corrected)
+    gone = [x for x in v if not x.kept]
     note = f"{answer.mode} model · verified: {kept} of {len(v)} sentence(s) supported"
     if fixed:
         note += f", {fixed} citation(s) corrected"
     if gone:
-        note += f", {len(gone)} unsupported: " + "; ".join(f"“{html.escape(x['sentence'][:120])}”" for x in gone)
+        note += f", {len(gone)} unsupported: " + "; ".join(f"“{html.escape(x.sentence[:120])}”" for x in gone)
     return f"<div class='verify-note'>{note}</div>"
 
 

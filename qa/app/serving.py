@@ -20,7 +20,7 @@ def ensure_demo_index(index_dir: str) -> None:
     """Index the demo corpus when the index is empty (first run)."""
     from ..engine import QA
 
-    engine = QA(index_dir=index_dir)
+    engine = QA(location=index_dir)
     if not len(engine.store) and DEMO_CORPUS.exists():
         print(f"First run: indexing the demo corpus into {engine.stats()['index_dir']} …", file=sys.stderr)
         print(engine.ingest([DEMO_CORPUS]).summary(), file=sys.stderr)

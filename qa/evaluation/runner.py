@@ -43,7 +43,7 @@ def run(engine, questions: list[Question], k: int = 10, ignore_as_of: bool = Fal
         if a.mode != "extractive":
             row["retrieval_gate"] = a.retrieval_gate
             row["draft"] = score_answer(q, a.draft, scorer) if a.draft is not None else None
-            row["verification"] = a.verification
+            row["verification"] = [v.to_dict() for v in a.verification]
         rows.append(row)
         if progress:
             progress(i + 1, len(questions))
@@ -133,7 +133,7 @@ def main(args) -> int:
         model = MODEL_NAME if backend != "onnx-int8" else f"{MODEL_NAME}#{backend}"
         index_dir = corpus_index_dir(corpus, cache, chunking, model)
     span_mode = corpus.is_dir()
-    engine = QA(index_dir=index_dir, chunking=chunking)
+    engine = QA(location=index_dir, chunking=chunking)
     bar = Bars(not quiet)
 
     if span_mode:  # chunking-eval: corpora folder + span-labelled questions

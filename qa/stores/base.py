@@ -15,13 +15,12 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 import numpy as np
 
 from ..config import ChunkingConfig
-from ..types import Article, Chunk
+from ..types import Article, Chunk, Filters
 from .manifest import Manifest
 
 
@@ -32,19 +31,6 @@ class Hit(NamedTuple):
 
 
 PreparedFilters = Any  # opaque: what ``Store.prepare_filters`` returned, handed back to its searches
-
-
-@dataclass
-class Filters:
-    """What a question restricts its passages to: sources, a published-date range, and ``as_of``
-    (nothing published after it)."""
-    sources: list[str] | None = None
-    date_from: str | None = None
-    date_to: str | None = None
-    as_of: str | None = None
-
-    def active(self) -> bool:
-        return bool(self.sources or self.date_from or self.date_to or self.as_of)
 
 
 @runtime_checkable
