@@ -8,7 +8,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 LLM_STAMP := $(VENV)/.installed-llm
 
-.PHONY: setup setup-llm run run-llm test browser eval-demo eval-newsdev eval-llm clean-index
+.PHONY: setup setup-llm run run-llm test lint browser eval-demo eval-newsdev eval-llm clean-index
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -61,3 +61,8 @@ eval-llm: setup-llm
 
 clean-index:
 	rm -rf index_store/index.sqlite* index_store/segments index_store/.write.lock index_store/gen-* index_store/CURRENT
+
+# the guard rails (also run by the tests: tests/test_lint.py)
+lint: setup
+	$(VENV)/bin/ruff check qa
+	$(VENV)/bin/mypy

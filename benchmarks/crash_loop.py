@@ -3,7 +3,7 @@
     python benchmarks/crash_loop.py [--rounds 500] [--seed 0] [--work DIR] [--json]
 
 Each round runs one command in a subprocess on one growing index and kills it after a random
-delay or at a named step of a commit (see tests/crash_harness.py for what is checked after every
+delay or at a named step of a commit (see qa/testing/crash.py for what is checked after every
 round). Prints the tally; exits 1 if any round left a corrupt or mixed index or leftover files.
 """
 from __future__ import annotations
@@ -15,9 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-
-from crash_harness import run  # noqa: E402
+from qa.testing.crash import run  # noqa: E402
 
 
 def main() -> int:

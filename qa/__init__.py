@@ -7,8 +7,7 @@
 """
 from .engine import QA, ask, get_engine
 from .errors import EmptyIndexError, IndexError_, IndexLockedError, InputError, QAError
-from .types import (Answer, AnswerMode, Article, Chunk, Citation, Filters, Passage, Query, RetrievalMode, Turn,
-                    Verdict)
+from .types import Answer, AnswerMode, Article, Chunk, Citation, Filters, Passage, Query, RetrievalMode, Turn, Verdict
 
 __all__ = ["QA", "ask", "get_engine", "Answer", "AnswerMode", "Article", "Chunk", "Citation", "Filters", "Passage",
            "Query", "RetrievalMode", "Turn", "Verdict",

@@ -41,17 +41,17 @@ import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
+from .chunking import multi_topic
 from .config import AnswerConfig
 from .embeddings import Embedder
 from .places import KINDS, places
-from .support import names, numbers
 from .retrieval import temporal_cue
 from .stores import day_number
-from .chunking import multi_topic
+from .support import names, numbers
 from .text import STOPWORDS, content_terms, paragraph_break, sentence_spans, shouting, stem, words
 from .types import Answer, Citation, Passage
 
@@ -74,7 +74,7 @@ class Candidate:
     score: float = 0.0  # probability that the sentence holds the answer (AnswerConfig.sentence_weights)
     embedded: bool = False  # its cosine was computed (see ExtractiveAnswerer.score, lazy)
     terms: frozenset[str] | set[str] = frozenset()  # question terms the sentence contains
-    features: dict | None = None  # what the score is computed from (see ExtractiveAnswerer.score)
+    features: dict = field(default_factory=dict)  # what the score is computed from (ExtractiveAnswerer.score)
     dependent: bool = False  # leans on the sentence before it (in the same passage)
     lead: bool = False  # the first sentence of its article (news puts the main fact there)
 
@@ -173,7 +173,7 @@ def depends_on_previous(sentence: str, previous: str) -> bool:
     if _DEPENDENT_START.match(sentence) or _ATTRIBUTION.search(sentence):
         return True
     m = _THE_NOUN.match(sentence)  # "The talks ..." after a sentence that introduced the talks
-    return bool(m) and stem(m.group(1).lower()) in set(content_terms(previous))
+    return m is not None and stem(m.group(1).lower()) in set(content_terms(previous))
 
 
 def needs_several(question: str) -> bool:
@@ -445,7 +445,7 @@ class ExtractiveAnswerer:
         opposite of the article. Always one contiguous stretch of the passage."""
         cfg = self.config
         text = self.article_text(c.passage.doc_id)
-        start, end = (c.prev_span[0], c.end) if c.dependent else (c.start, c.end)
+        start, end = (c.prev_span[0], c.end) if c.dependent and c.prev_span else (c.start, c.end)
         if cfg.lead_pair_words and self._opens_story(c.passage, text):
             # the passage's other sentences -- in a multi-topic article only its paragraph's (a passage may
             # hold two short stories); in one story, the sentence right after a lead-paragraph sentence

@@ -20,7 +20,6 @@ from .support import names
 from .text import paragraph_break, sentence_spans
 from .types import Article, Chunk
 
-
 # How chunk_article cuts an article; bump it when that changes, so that the indexes the evaluation
 # caches by their corpus (qa/evaluation.py) are built again. 2: paragraphs only in multi-topic articles.
 CHUNKER_VERSION = 2

@@ -46,7 +46,7 @@ def cmd_ingest(args) -> int:
         print(report.summary())
         for origin, dup in report.duplicates:
             print(f"  duplicate: {origin} (same text as {dup})")
-        for f, reason in report.failed:
+        for _, reason in report.failed:
             print(f"  failed: {reason}")
     return 1 if report.failed and not (report.added or report.updated or report.unchanged) else 0
 
@@ -237,7 +237,7 @@ def build_parser() -> argparse.ArgumentParser:
     def with_where(*a, **kw):
         return add_parser(*a, parents=[where], **kw)
 
-    sub.add_parser = with_where
+    sub.add_parser = with_where  # type: ignore[method-assign]  # every subcommand takes --index
 
     s = sub.add_parser("ingest", help="add or update articles from files and folders")
     s.add_argument("paths", nargs="+", help="files (.txt .md .html .json .jsonl .csv) or folders")

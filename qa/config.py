@@ -10,6 +10,7 @@ import functools
 import json
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
@@ -102,9 +103,9 @@ class Settings:
         return self.store or self.index_dir
 
 
-def settings(env: dict[str, str] | None = None) -> Settings:
-    """The settings in ``env`` (default: this process's environment, read now)."""
-    env = os.environ if env is None else env
+def settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """The settings in ``environ`` (default: this process's environment, read now)."""
+    env: Mapping[str, str] = os.environ if environ is None else environ
     types = {f.name: f.type for f in fields(Settings)}
     values: dict = {}
     for v in ENVIRONMENT:

@@ -2,14 +2,16 @@
 
 A question is treated as a follow-up when it leans on an earlier turn: it starts with "and",
 "what about", "also"…, uses a pronoun or "else/other/too", or is short (fewer than four content
-words) and names nothing (no capitalised word after the first). Its search query is then the question plus the content words of the previous turn's
-search query (names first, at most ``MAX_CARRIED`` words, no duplicates), so
+words) and names nothing (no capitalised word after the first). Its search query is then the
+question plus the content words of the previous turn's search query (names first, at most
+``MAX_CARRIED`` words, no duplicates), so
 "and who else was invited?" after "Who did Lavrov invite to the Astana talks?" searches for
 "and who else was invited? Lavrov Astana talks". The query is shown to the user.
 """
 from __future__ import annotations
 
 import re
+
 from .text import STOPWORDS, content_terms, stem
 from .types import Turn
 

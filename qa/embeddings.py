@@ -85,7 +85,7 @@ class MiniLMEmbedder:
         # OpenMP runtime and searches single-threaded (IndexStore.search_dense), so each sets its own
         self.threads = encoder_threads()
         self.tokenizer = self.model.tokenizer
-        self.max_tokens = int(self.model.max_seq_length)
+        self.max_tokens = int(self.model.max_seq_length or 256)
         self.batch_size = batch_size
         # a Hugging Face fast tokenizer changes its own padding/truncation state on every call and
         # raises "Already borrowed" when two threads call it at once (chat workers + an upload)

@@ -21,18 +21,26 @@ from pathlib import Path
 
 from . import conversation
 from .answer import ABSTAIN_TEXT, EMPTY_TEXT, ExtractiveAnswerer, SentenceVectors
-from .config import AnswerConfig, ChunkingConfig, GenerationConfig, RetrievalConfig, default_location, settings
+from .config import (
+    AnswerConfig,
+    ChunkingConfig,
+    GenerationConfig,
+    RetrievalConfig,
+    default_location,
+    is_database,
+    settings,
+)
 from .embeddings import Embedder, default_embedder
 from .errors import QAError
 from .generate import GenerativeAnswerer, draft_answer
 from .ingest import IngestReport, Progress, delete, ingest
 from .llm import get_model
 from .retrieval import Retriever
-from .config import is_database
 from .stores import Store, current_generation, describe, normalize_source, open_store
 from .support import SupportScorer
 from .types import Answer, AnswerMode, Article, Filters, Query, Verdict, check_date
 from .verify import Verification, verify_answer
+
 
 class QA:
     """A question-answering engine over one index (a folder, or a postgresql:// address).

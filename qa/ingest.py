@@ -124,16 +124,16 @@ def index_articles(store: WritableStore, articles: list[Article], embedder: Embe
 
         embedded = 0
 
-        def tick(n: int) -> None:
+        def tick(n: int, before: int = done, total: int = done + len(texts)) -> None:
             nonlocal embedded
             embedded += n
             if progress:  # chunks of this batch and those before it (later batches are not chunked yet)
-                progress("embedding chunks", done + embedded, done + len(texts))
+                progress("embedding chunks", before + embedded, total)
 
         vectors = embedder.encode(texts, progress=tick) if texts else None
         done += len(texts)
         for a, chunks, offset in plan:
-            store.add_article(a, chunks, vectors[offset:offset + len(chunks)] if chunks else None)
+            store.add_article(a, chunks, vectors[offset:offset + len(chunks)] if chunks and vectors is not None else None)
         if i < len(articles):
             store.commit()
         total += len(texts)

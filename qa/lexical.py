@@ -18,6 +18,7 @@ import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
@@ -45,7 +46,7 @@ def lexical_terms(texts: list[str]) -> list[list[str]]:
 _NPY_LOCK = threading.Lock()
 
 
-def load_npy(path, mmap_mode: str | None = None):
+def load_npy(path, mmap_mode: Literal["r", "r+", "w+", "c"] | None = None):
     """``np.load`` one at a time: numpy parses .npy headers with ``ast.literal_eval``, and CPython
     3.11's AST validator is not safe across threads ("AST constructor recursion depth mismatch",
     seen with a reader opening a snapshot while a writer commits)."""

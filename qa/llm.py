@@ -166,7 +166,7 @@ def no_extra_buffers() -> None:
         p.use_extra_bufts = False
         return p
 
-    params._qa_patched = True
+    params._qa_patched = True  # type: ignore[attr-defined]
     lib.llama_model_default_params = params
 
 

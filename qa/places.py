@@ -10,7 +10,7 @@ names only, matched case-sensitively on word boundaries.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from functools import cache, lru_cache
 
 _COUNTRIES = """
 Afghanistan Albania Algeria Andorra Angola Argentina Armenia Australia Austria Azerbaijan Bahamas Bahrain
@@ -79,7 +79,7 @@ def _names(block: str) -> list[str]:
     return single.split() + [m.strip() for m in multi if m.strip()]
 
 
-@lru_cache(maxsize=None)
+@cache
 def _table(kind: str) -> tuple[re.Pattern, dict[str, str]]:
     if kind == "country":
         canon = {n: _SAME.get(n, n) for n in _names(_COUNTRIES)}

@@ -27,7 +27,7 @@ import numpy as np
 from .config import RetrievalConfig
 from .embeddings import Embedder
 from .lexical import lexical_terms
-from .stores import Filters, Store, day_number
+from .stores import Filters, Hit, Store, day_number
 from .types import Passage, RetrievalMode
 
 _LEXICAL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="qa-lexical")
@@ -65,12 +65,12 @@ class Retriever:
         return w
 
     # ---- pieces ------------------------------------------------------------------------
-    def dense(self, query_vec: np.ndarray, n: int, allowed=None) -> list[tuple[int, float]]:
+    def dense(self, query_vec: np.ndarray, n: int, allowed=None) -> list[Hit]:
         """``allowed``: the store's own form of the filters (``store.prepare_filters``)."""
         return self.store.search_dense(query_vec, n, allowed)
 
-    def lexical(self, query: str, n: int, allowed=None) -> list[tuple[int, float]]:
-        return [(c, s) for c, s in self.store.search_lexical(lexical_terms([query])[0], n, allowed) if s > 0]
+    def lexical(self, query: str, n: int, allowed=None) -> list[Hit]:
+        return [Hit(c, s) for c, s in self.store.search_lexical(lexical_terms([query])[0], n, allowed) if s > 0]
 
     def recency(self, chunk_id: int, as_of: str | None) -> float:
         if not as_of:
@@ -93,15 +93,16 @@ class Retriever:
         f = filters or Filters()
         allowed = self.store.prepare_filters(f)
         n = max(cfg.candidates, k * 4)
-        dense_hits: list[tuple[int, float]] = []
-        lex_hits: list[tuple[int, float]] = []
+        dense_hits: list[Hit] = []
+        lex_hits: list[Hit] = []
         if mode in ("hybrid", "dense") and query_vec is None:
             query_vec = self.embedder.encode([query])[0]
+        vec = np.asarray(query_vec)
         # on a store that allows it, the lexical search runs in another thread while FAISS searches
         lexical = _LEXICAL.submit(self.lexical, query, n, allowed) \
             if mode == "hybrid" and self.store.concurrent_searches else None
         if mode in ("hybrid", "dense"):
-            dense_hits = self.dense(query_vec, n, allowed)
+            dense_hits = self.dense(vec, n, allowed)
         if lexical is not None:
             lex_hits = lexical.result()
         elif mode in ("hybrid", "lexical"):
@@ -154,7 +155,7 @@ class Retriever:
         if not as_of:
             return sorted(((min(1.0, r), cid) for cid, r in relevance.items()), reverse=True), relevance
         # the prior only among the most relevant candidates: a fresh but off-topic article never jumps ahead
-        eligible = set(sorted(relevance, key=relevance.get, reverse=True)[: cfg.recency_top_n or None])
+        eligible = set(sorted(relevance, key=lambda c: relevance[c], reverse=True)[: cfg.recency_top_n or None])
         strength = cfg.recency_bonus * (1.0 if cue else cfg.recency_no_cue)
         out = []
         for cid, rel in relevance.items():
@@ -192,7 +193,7 @@ class Retriever:
                 kept.append((score, cid))
                 kept_words.append(w)
         kept.sort(key=lambda x: -x[0])
-        out = []
+        out: list[Passage] = []
         for score, cid in kept:
             c = self.store.chunks[cid]
             a = self.store.articles[c.doc_id]

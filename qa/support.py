@@ -100,8 +100,8 @@ class SupportResult:
 def _best_match(claim: str, ev_sents: list[str], default: str) -> str:
     """The evidence sentence sharing the most content words with ``claim``."""
     terms = set(content_terms(claim))
-    overlaps = [len(terms & set(content_terms(s))) for s in ev_sents]
-    return ev_sents[int(np.argmax(overlaps))] if ev_sents and max(overlaps) else default
+    overlaps: list[int] = [len(terms & set(content_terms(s))) for s in ev_sents]
+    return ev_sents[int(np.argmax(overlaps))] if ev_sents and any(overlaps) else default
 
 
 class SupportScorer:

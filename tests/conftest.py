@@ -7,7 +7,7 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 
-from fakes import HashEmbedder  # noqa: E402
+from qa.testing.fakes import HashEmbedder  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = (ROOT / ".." / "shared" / "data").resolve()

@@ -1,5 +1,5 @@
 """Kill the writer at random moments (50 times) and at every step of a commit: the index always
-opens, answers, and holds exactly the state before or after the killed command (tests/crash_harness.py)."""
+opens, answers, and holds exactly the state before or after the killed command (qa/testing/crash.py)."""
 import json
 import os
 import signal
@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from conftest import DEMO, ROOT
-from crash_harness import observe, run, unreferenced
+from qa.testing.crash import observe, run, unreferenced
 
 
 @pytest.mark.slow
@@ -48,7 +48,7 @@ def test_kill_during_the_first_commit_leaves_an_empty_index_that_works(tmp_path)
 def test_each_commit_step_killed(tmp_path, point):
     """A second ingest killed at each step of its commit: before the SQLite commit, the index is as
     before; after it, as after. Nothing else is possible."""
-    from crash_harness import _child
+    from qa.testing.crash import _child
 
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     idx = tmp_path / "idx"

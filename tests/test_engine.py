@@ -1,7 +1,5 @@
 """End to end with the real MiniLM model and real FAISS: demo corpus and the seed article."""
 import json
-import subprocess
-import sys
 
 import pytest
 
@@ -72,31 +70,6 @@ def test_seed_astana_mediators(tmp_path, minilm):
     assert off.abstained
 
 
-def test_cli_ingest_ask_json_stats_delete(tmp_path):
-    idx = str(tmp_path / "cli_idx")
-    run = lambda *args: subprocess.run([sys.executable, "-m", "qa.cli", "--index", idx, *args],  # noqa: E731
-                                       capture_output=True, text=True, cwd=ROOT, timeout=300)
-    bad = tmp_path / "bad.jsonl"
-    bad.write_text('{"text": "ok"}\n{nope\n')
-    r = run("ingest", "--quiet", str(DEMO), str(bad))
-    assert r.returncode == 0, r.stderr
-    assert "added 18" in r.stdout and "failed 1" in r.stdout and "bad.jsonl:2" in r.stdout
-    r = run("ask", "How many Russian diplomats did Obama expel?", "--json", "--k", "5", "--as-of", "2017-01-20")
-    assert r.returncode == 0, r.stderr
-    out = json.loads(r.stdout)
-    assert set(out) >= {"answer", "abstained", "citations", "passages", "timings_ms"}
-    assert "35" in out["answer"] and not out["abstained"]
-    c = out["citations"][0]
-    assert set(c) >= {"n", "doc_id", "title", "url", "published", "quote", "start", "end"}
-    assert len(out["passages"]) <= 5
-    r = run("stats", "--json")
-    assert json.loads(r.stdout)["articles"] == 18
-    r = run("delete", "demo-doomsday-clock-2017")
-    assert r.returncode == 0 and "deleted 1" in r.stdout
-    r = run("ask", "x", "--as-of", "yesterday")
-    assert r.returncode == 2 and "as_of must be a date" in r.stderr
-
-
 def test_lazy_sentence_embedding_gives_the_answers_of_embedding_everything(demo_engine):
     """The answerer embeds only sentences that can change the answer (answer.score, lazy): on every
     demo question the answer, its citations and its confidence equal those of embedding all of them."""
@@ -130,39 +103,6 @@ def test_lazy_sentence_embedding_gives_the_answers_of_embedding_everything(demo_
                (b.text, [(c.doc_id, c.start, c.end) for c in b.citations])
         assert abs(a.confidence - b.confidence) < 1e-5
     assert counts["lazy"] < 0.7 * counts["eager"]
-
-
-def test_index_option_works_after_the_command(tmp_path, articles_jsonl, capsys):
-    from qa import cli
-
-    idx = str(tmp_path / "idx")
-    assert cli.main(["ingest", str(articles_jsonl), "--index", idx, "--quiet"]) == 0
-    capsys.readouterr()
-    assert cli.main(["ask", "Who will mediate the talks on Syria?", "--index", idx, "--json"]) == 0
-    out = json.loads(capsys.readouterr().out)
-    assert out["citations"][0]["doc_id"] == "a1"
-    assert cli.main(["--index", str(tmp_path / "elsewhere"), "stats", "--store", idx, "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)["articles"] == 3  # the option after the command wins
-
-
-def test_cli_errors_are_messages_not_tracebacks(tmp_path, capsys, monkeypatch, articles_jsonl):
-    from qa import cli
-
-    idx = str(tmp_path / "idx")
-    assert cli.main(["ingest", str(articles_jsonl), "--index", idx, "--quiet"]) == 0
-    capsys.readouterr()
-    assert cli.main(["ask", "why " * 1000, "--index", idx]) == 2
-    assert "at most 2,000" in capsys.readouterr().err
-
-    def broken(args):
-        raise OSError(28, "No space left on device", "/data/idx/index.sqlite")
-
-    monkeypatch.setattr(cli, "cmd_stats", broken)
-    assert cli.main(["stats", "--index", idx]) == 1
-    err = capsys.readouterr().err
-    assert "OSError: No space left on device (/data/idx/index.sqlite)" in err and "Traceback" not in err
-    with pytest.raises(OSError):
-        cli.main(["--debug", "stats", "--index", idx])
 
 
 def test_articles_built_by_hand_are_not_taken_for_duplicates(tmp_path, fake_embedder):

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import ROOT
-from crash_harness import CHILD, open_index
+from qa.testing.crash import CHILD, open_index
 from fuzz_files import generate
 
 PER_FILE_SECONDS = 60  # a hang detector, far above the slowest file (about 11 s: a 10 MB run-on line)
@@ -59,11 +59,11 @@ def test_500_hostile_files_through_qa_ingest(tmp_path):
     base = tmp_path / "base.jsonl"
     base.write_text("".join(json.dumps(r) + "\n" for r in BASE), encoding="utf-8")
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    assert subprocess.run([sys.executable, str(CHILD), "--index", str(idx), "ingest", "--quiet", str(base)], env=env,
+    assert subprocess.run([*CHILD, "--index", str(idx), "ingest", "--quiet", str(base)], env=env,
                           cwd=ROOT, capture_output=True, timeout=120).returncode == 0
     before = _fingerprint(idx)
     t0 = time.perf_counter()
-    r = subprocess.run([sys.executable, str(CHILD), "--index", str(idx), "ingest", "--quiet", "--json", str(folder)],
+    r = subprocess.run([*CHILD, "--index", str(idx), "ingest", "--quiet", "--json", str(folder)],
                        env=env, cwd=ROOT, capture_output=True, text=True, timeout=PER_FILE_SECONDS * 10)
     took = time.perf_counter() - t0
     assert "Traceback" not in r.stderr and r.returncode == 0, r.stderr[-2000:]
@@ -149,7 +149,7 @@ def test_sentence_spans_cover_the_text_in_order(text):
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(TEXT.filter(lambda t: t.strip()), st.integers(32, 300))
 def test_chunks_are_spans_within_the_budget(text, max_tokens):
-    from fakes import HashEmbedder
+    from qa.testing.fakes import HashEmbedder
 
     from qa.chunking import chunk_article
     from qa.config import ChunkingConfig

@@ -88,6 +88,7 @@ class Chat:
                 history[-1] = {"role": "assistant", "content": "<span class='draft'>" + html.escape(draft)
                                + "</span> <small>(verifying…)</small> ▌"}
                 yield history, "", gr.update(), gr.update(), gr.update(), session
+            assert answer is not None  # ask_stream ends with the Answer
             final = render_answer_html(answer, turn)
             sources_html = render_sources(answer, turn)
             searched = f"<div class='searched'>Searched for: {html.escape(answer.search_query)}</div>"

@@ -70,7 +70,8 @@ class Library:
         if not files:
             return ("Choose one or more files first.",) + self.refresh_library(query, order)
         if len(files) > self.env.max_upload_files:
-            return (f"Too many files: {len(files)} (at most {self.env.max_upload_files} at once).",) + self.refresh_library(query, order)
+            too_many = f"Too many files: {len(files)} (at most {self.env.max_upload_files} at once)."
+            return (too_many,) + self.refresh_library(query, order)
         try:
             lines = self.add_files(files, progress)
         except Exception as e:  # noqa: BLE001 - disk full, unreadable upload, ...: logged, not shown

@@ -6,12 +6,39 @@
     report.py     the terminal table and the HTML report
     runner.py     ``qa eval`` itself: run, measure, print, write, gate
 """
-from .baselines import (ANSWER_BASELINES, RETRIEVER_BASELINES, baseline_answers, compare_answers,
-                        compare_retrievers, gold_in_corpus)
-from .datasets import (Question, corpus_index_dir, load_chunking_corpora, load_questions, question_set,
-                       remap_evidence, roundups, sample_questions, shift_as_of)
-from .metrics import (answer_words, contains_answer, faithfulness, flatten, normalize_answer, rank_of_gold,
-                      regressions, retrieval_metrics, score_answer, summarize, variants, word_stats)
+from .baselines import (
+                        ANSWER_BASELINES,
+                        RETRIEVER_BASELINES,
+                        baseline_answers,
+                        compare_answers,
+                        compare_retrievers,
+                        gold_in_corpus,
+)
+from .datasets import (
+                        Question,
+                        corpus_index_dir,
+                        load_chunking_corpora,
+                        load_questions,
+                        question_set,
+                        remap_evidence,
+                        roundups,
+                        sample_questions,
+                        shift_as_of,
+)
+from .metrics import (
+                        answer_words,
+                        contains_answer,
+                        faithfulness,
+                        flatten,
+                        normalize_answer,
+                        rank_of_gold,
+                        regressions,
+                        retrieval_metrics,
+                        score_answer,
+                        summarize,
+                        variants,
+                        word_stats,
+)
 from .report import print_table, write_report
 from .runner import main, run, span_recall
 

@@ -9,7 +9,6 @@ from ..types import Answer
 from .datasets import Question
 from .metrics import answer_words, contains_answer, rank_of_gold, retrieval_metrics, summarize, word_stats
 
-
 ANSWER_BASELINES = ("lead", "passage")  # --compare: trivial answers from the same retrieval
 
 

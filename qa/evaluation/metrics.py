@@ -12,7 +12,6 @@ from ..types import Answer
 from ..verify import cited_sentences
 from .datasets import Question
 
-
 HIGHER_IS_BETTER = {
     "retrieval.hit@1", "retrieval.hit@5", "retrieval.hit@10", "retrieval.mrr@10",
     "answer.accuracy", "answer.grounded_accuracy", "answer.first_citation_gold", "abstention.correct_rejection",

@@ -13,8 +13,25 @@ import numpy as np
 from ..config import ChunkingConfig, is_database, settings
 from ..errors import InputError
 from ..support import SupportScorer
-from .baselines import ANSWER_BASELINES, RETRIEVER_BASELINES, baseline_answers, compare_answers, compare_retrievers, gold_in_corpus
-from .datasets import Question, corpus_index_dir, load_chunking_corpora, load_questions, question_set, remap_evidence, roundups, sample_questions, shift_as_of
+from .baselines import (
+    ANSWER_BASELINES,
+    RETRIEVER_BASELINES,
+    baseline_answers,
+    compare_answers,
+    compare_retrievers,
+    gold_in_corpus,
+)
+from .datasets import (
+    Question,
+    corpus_index_dir,
+    load_chunking_corpora,
+    load_questions,
+    question_set,
+    remap_evidence,
+    roundups,
+    sample_questions,
+    shift_as_of,
+)
 from .metrics import rank_of_gold, regressions, score_answer, summarize, variants
 from .report import print_table, write_report
 

@@ -37,6 +37,7 @@ import faiss
 import numpy as np
 
 from ..config import settings
+
 ANN_RECALL = 0.99  # nprobe is the smallest reaching this recall@10 on the calibration queries
 ANN_RECALL_FLOOR = 0.95  # ... else a third of the lists, if that reaches this; else exact search
 CALIBRATION_NOISE = 1.33  # noise norm: a query's cosine to the vector it came from is ~0.6
@@ -150,7 +151,7 @@ def _scan(index: faiss.IndexIVF, q: np.ndarray, k: int, lists: np.ndarray, dists
     return I[0]
 
 
-def ivf_search(index: faiss.IndexIVF, vectors: np.ndarray, rows, q: np.ndarray, n: int, nprobe: int,
+def ivf_search(index: faiss.IndexIVF, vectors: np.ndarray | VectorFile, rows, q: np.ndarray, n: int, nprobe: int,
                sel: faiss.IDSelector | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Top ``n`` (scores, ids) for one query vector: the ``nprobe`` nearest lists' codes (split over
     two threads from ``SPLIT_FROM`` probes), then the candidates re-ranked by their exact inner

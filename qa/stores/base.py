@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Mapping
-from typing import Any, NamedTuple, Protocol, runtime_checkable
+from collections.abc import Iterator
+from typing import Any, NamedTuple, Protocol, TypeVar, runtime_checkable
 
 import numpy as np
 
@@ -30,6 +30,28 @@ class Hit(NamedTuple):
     score: float
 
 
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class Rows(Protocol[K, V]):
+    """A read-only view of one generation's rows, by key (articles by doc id, chunks by chunk id)."""
+
+    def get(self, key: K, default: Any = None, /) -> V | None: ...
+
+    def keys(self) -> list[K]: ...
+
+    def values(self) -> list[V]: ...
+
+    def __getitem__(self, key: K, /) -> V: ...
+
+    def __contains__(self, key: object, /) -> bool: ...
+
+    def __len__(self) -> int: ...
+
+    def __iter__(self) -> Iterator[K]: ...
+
+
 PreparedFilters = Any  # opaque: what ``Store.prepare_filters`` returned, handed back to its searches
 
 
@@ -38,9 +60,13 @@ class Store(Protocol):
     """A readable generation of an index."""
     manifest: Manifest
     generation: int
-    articles: Mapping[str, Article]  # doc id -> Article (text included)
-    chunks: Mapping[int, Chunk]  # chunk id -> Chunk (text = its article's span)
     concurrent_searches: bool  # may the dense and the lexical search of one question overlap?
+
+    @property
+    def articles(self) -> Rows[str, Article]: ...  # doc id -> Article (text included)
+
+    @property
+    def chunks(self) -> Rows[int, Chunk]: ...  # chunk id -> Chunk (text = its article's span)
 
     @property
     def generation_name(self) -> str | None: ...
@@ -79,9 +105,9 @@ class Store(Protocol):
 
     def prepare_filters(self, f: Filters) -> PreparedFilters | None: ...
 
-    def search_dense(self, query_vec: np.ndarray, n: int, allowed: PreparedFilters | None = None) -> list[Hit]: ...
+    def search_dense(self, query_vec: np.ndarray, n: int, allowed: PreparedFilters = None, /) -> list[Hit]: ...
 
-    def search_lexical(self, terms: list[str], n: int, allowed: PreparedFilters | None = None) -> list[Hit]: ...
+    def search_lexical(self, terms: list[str], n: int, allowed: PreparedFilters = None, /) -> list[Hit]: ...
 
 
 @runtime_checkable

@@ -109,7 +109,7 @@ class IndexStore(RowStore):
         # pending writes (writer only)
         self._new_vecs: list[np.ndarray] = []
         self._new_meta: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-        self._new_bodies: list[list[str]] = []
+        self._new_bodies: list[list[list[str]]] = []  # per article: the lexical terms of each chunk
         self._ids_cache: dict[int, np.ndarray] = {}  # segment number -> its chunk ids (writer)
         self._write_db: sqlite3.Connection | None = None
 
@@ -123,12 +123,18 @@ class IndexStore(RowStore):
             return self._write_db
         db = getattr(self._local, "db", None)
         if db is None:
+            assert self._db_path is not None  # only a store with a database is asked
             db = self._local.db = connect(self._db_path)
         return db
 
+    def _wdb(self) -> sqlite3.Connection:
+        """The writer's connection (its transaction); readers have none."""
+        assert self._write_db is not None, "only the writer's store writes"
+        return self._write_db
+
     def _tx_commit(self) -> None:
-        self._write_db.execute("COMMIT")
-        self._write_db.execute("BEGIN IMMEDIATE")
+        self._wdb().execute("COMMIT")
+        self._wdb().execute("BEGIN IMMEDIATE")
 
     # ---- opening ---------------------------------------------------------------------------
     @staticmethod
@@ -304,6 +310,7 @@ class IndexStore(RowStore):
         hits: list[Hit] = []
         for seg in self.segments:
             if seg.kind == "ivf-sq8":
+                assert seg.vectors is not None  # an ivf-sq8 segment keeps its float32 rows
                 scores, ids = ann.ivf_search(seg.index, seg.vectors, self.row_of.__getitem__, q, n, seg.nprobe, sel)
                 hits.extend(Hit(i, s) for i, s in zip(ids.tolist(), scores.tolist()))
                 continue
@@ -375,7 +382,7 @@ class IndexStore(RowStore):
         self._maintain()
 
     def _next_segment_no(self) -> int:
-        row = self._write_db.execute("SELECT max(no) FROM segments").fetchone()
+        row = self._wdb().execute("SELECT max(no) FROM segments").fetchone()
         return max([row[0] or 0, *segments.file_numbers(self.directory)]) + 1
 
     def _write_segment(self, vecs: np.ndarray, ids: np.ndarray, days: np.ndarray, srcs: np.ndarray,
@@ -384,7 +391,7 @@ class IndexStore(RowStore):
         no = self._next_segment_no()
         written = segments.write_files(self.directory, no, vecs, ids, days, srcs, lex)
         crash_point("segment-files")
-        self._write_db.execute("INSERT INTO segments(no, n, kind, nprobe, recall, added_gen) VALUES (?,?,?,?,?,?)",
+        self._wdb().execute("INSERT INTO segments(no, n, kind, nprobe, recall, added_gen) VALUES (?,?,?,?,?,?)",
                                (no, len(ids), written.kind, written.nprobe, written.recall, g))
         crash_point("segment-registered")
         return no
@@ -399,10 +406,10 @@ class IndexStore(RowStore):
     def _deleted_chunk_ids(self, up_to: int | None = None) -> np.ndarray:
         """Ids of chunks marked deleted (in generations up to ``up_to``, when given)."""
         sql = "SELECT id FROM chunks WHERE deleted_gen IS NOT NULL" + ("" if up_to is None else " AND deleted_gen <= ?")
-        return np.array([r[0] for r in self._write_db.execute(sql, () if up_to is None else (up_to,))], np.int64)
+        return np.array([r[0] for r in self._wdb().execute(sql, () if up_to is None else (up_to,))], np.int64)
 
     def _live_segments(self) -> list[tuple[int, int, str]]:
-        return self._write_db.execute("SELECT no, n, kind FROM segments WHERE deleted_gen IS NULL ORDER BY no").fetchall()
+        return self._wdb().execute("SELECT no, n, kind FROM segments WHERE deleted_gen IS NULL ORDER BY no").fetchall()
 
     def _maintain(self) -> None:
         """Tiered merging: segments whose sizes share a power of ``MAX_SMALL_SEGMENTS`` form a tier;
@@ -445,7 +452,7 @@ class IndexStore(RowStore):
     def _merge(self, nos: list[int]) -> None:
         if not nos:
             return
-        db, g = self._write_db, self.generation
+        db, g = self._wdb(), self.generation
         dead = self._deleted_chunk_ids()
         parts = []
         for no in nos:
@@ -461,7 +468,7 @@ class IndexStore(RowStore):
 
     def _purge(self) -> None:
         """Drop rows and segments that the live and the previous generation cannot see."""
-        db = self._write_db
+        db = self._wdb()
         # rows deleted up to the generation that was live when this writer began: no reader of that
         # generation or a later one can see them (older readers reload, see IndexStore.open)
         old = min(self.generation - 2, self._start_generation)
@@ -485,7 +492,7 @@ class IndexStore(RowStore):
 
     def _clean_orphans(self) -> None:
         """Remove segment files no commit registered, and temporaries (a writer was killed)."""
-        segments.remove_orphans(self.directory, {r[0] for r in self._write_db.execute("SELECT no FROM segments")})
+        segments.remove_orphans(self.directory, {r[0] for r in self._wdb().execute("SELECT no FROM segments")})
 
 
 @contextmanager

@@ -31,7 +31,7 @@ import numpy as np
 
 from ..config import ChunkingConfig, settings
 from ..errors import IndexError_, IndexLockedError
-from ..lexical import B, K1, idf
+from ..lexical import K1, B, idf
 from ..types import Article, Chunk
 from .base import Filters, Hit, day_number, normalize_source
 from .manifest import FORMAT_VERSION, Manifest, check_manifest, generation_name, parse_manifest
@@ -167,7 +167,12 @@ class PgStore(RowStore):
         return self._conn if self._conn is not None else _reader_conn(self.uri)
 
     def _tx_commit(self) -> None:
-        self._conn.raw.commit()
+        self._writer().raw.commit()
+
+    def _writer(self) -> _Conn:
+        """The writer's own connection (its transaction); readers have none."""
+        assert self._conn is not None, "only the writer's store writes"
+        return self._conn
 
     # ---- opening ---------------------------------------------------------------------------
     @staticmethod
@@ -238,7 +243,8 @@ class PgStore(RowStore):
         """The filters as a WHERE fragment over chunks ``c`` (unknown dates pass ``as_of`` only)."""
         if not f.active():
             return None
-        parts, params = [], []
+        parts: list[str] = []
+        params: list = []
         if f.sources:
             codes = [self.sources[n] for n in {normalize_source(x) for x in f.sources} if n in self.sources]
             parts.append("c.source_code = ANY(?)")
@@ -325,14 +331,14 @@ class PgStore(RowStore):
     # ---- writing ---------------------------------------------------------------------------
     def _add_chunks(self, key: int, article: Article, chunks: list[Chunk], vectors: np.ndarray,
                     bodies: list[list[str]], source_code: int) -> None:
-        g, day = self.generation, day_number(article.published)
-        day = None if np.isnan(day) else day
+        g, number = self.generation, day_number(article.published)
+        day = None if np.isnan(number) else number
         self._db().executemany(
             'INSERT INTO chunks(id, art_key, start, "end", n_tokens, day, source_code, lex_len, embedding, added_gen) '
             "VALUES (?,?,?,?,?,?,?,?,?,?)",
             [(c.id, key, c.start, c.end, c.n_tokens, day, source_code, len(b), v, g)
              for c, b, v in zip(chunks, bodies, vectors)])
-        with self._conn.raw.cursor() as cur, cur.copy("COPY postings(term, chunk_id, tf, lex_len) FROM STDIN") as cp:
+        with self._writer().raw.cursor() as cur, cur.copy("COPY postings(term, chunk_id, tf, lex_len) FROM STDIN") as cp:
             for c, body in zip(chunks, bodies):
                 counts: dict[str, int] = {}
                 for t in body:

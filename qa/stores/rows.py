@@ -34,7 +34,8 @@ def affordable_terms(terms: list[str], df: dict[str, int]) -> list[str]:
     news-sized index (thousands of chunks) no query reaches the budget."""
     budget = settings().lexical_postings
     known = sorted((t for t in terms if df.get(t)), key=lambda t: df[t])
-    kept, total = [], 0
+    kept: list[str] = []
+    total = 0
     for t in known:
         if kept and total + df[t] > budget:
             break
@@ -170,9 +171,23 @@ class RowStore:
         self._start_generation = manifest.generation
         self._term_deltas: dict[str, int] = {}  # document-frequency changes, written at the commit
 
-    _has_db = True
+    @property
+    def _has_db(self) -> bool:
+        return True
 
     def _db(self):
+        raise NotImplementedError
+
+    def vector(self, cid: int) -> np.ndarray:
+        raise NotImplementedError
+
+    def _add_chunks(self, key: int, article: Article, chunks: list[Chunk], vectors: np.ndarray,
+                    bodies: list[list[str]], source_code: int) -> None:
+        """Store the new chunks' vectors and lexical postings (the store's own layout)."""
+        raise NotImplementedError
+
+    def _drop_pending(self, ids: set[int]) -> None:
+        """Forget the pending vectors of chunks removed in the same commit that added them."""
         raise NotImplementedError
 
     def _tx_commit(self) -> None:

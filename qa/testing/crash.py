@@ -1,7 +1,7 @@
 """Kill ``qa ingest`` / ``qa delete`` / ``qa compact`` at random moments and check the index each time.
 
 Used by tests/test_crash.py (50 kills in CI) and benchmarks/crash_loop.py (500). Every round runs
-one command in a subprocess (tests/crash_child.py: the real CLI with the test embedding double) on
+one command in a subprocess (qa/testing/crash_child.py: the real CLI with the test embedding double) on
 one index that keeps growing, and kills it with SIGKILL either after a random delay or at a named
 point inside a commit (``QA_CRASH_AT``, see qa.stores.faults.crash_point), including the very first commit
 of an empty index. After each round:
@@ -30,10 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-CHILD = HERE / "crash_child.py"
-sys.path.insert(0, str(HERE))
+CHILD = [sys.executable, "-m", "qa.testing.crash_child"]  # the qa command with the embedding double
 
 WORDS = ("harbour council ferry strike minister election river bridge storm vaccine budget school "
          "railway drought harvest court verdict museum festival airport tariff union protest mayor "
@@ -77,9 +74,10 @@ def _article(i: int, version: int, rng: random.Random) -> dict:
 
 def open_index(index: Path):
     """The live snapshot of an index written with the test embedding double."""
-    from fakes import HashEmbedder
     from qa.config import ChunkingConfig
     from qa.stores import open_store
+
+    from .fakes import HashEmbedder
 
     emb = HashEmbedder()
     return open_store(index, emb.name, emb.dim, ChunkingConfig())
@@ -99,8 +97,9 @@ def observe(index: Path):
 def check_store(store, state: dict, rng: random.Random) -> str | None:
     """Chunk counts match chunking each article's text; a dense search equals exact search recomputed
     from the stored chunk texts (the vectors belong to the chunks they claim). None when fine."""
-    from fakes import HashEmbedder
     from qa.chunking import chunk_article, embedded_text, embedding_title
+
+    from .fakes import HashEmbedder
 
     emb = HashEmbedder()
     for doc_id, (version, n) in state.items():
@@ -158,7 +157,7 @@ def unreferenced(index: Path) -> list[str]:
 
 
 def _child(args: list[str], env: dict) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, str(CHILD), *args], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+    return subprocess.Popen([*CHILD, *args], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
 
 
@@ -190,7 +189,9 @@ def _plan(rng: random.Random, state: dict, next_id: list[int], work: Path, rnd: 
     cur = {k: v[0] for k, v in state.items()}
     prefixes.append(dict(cur))
     for r in unique:
-        cur[r["id"]] = int(MARK.match(r["text"]).group(2))
+        mark = MARK.match(r["text"])
+        assert mark is not None  # the harness writes every text with its mark
+        cur[r["id"]] = int(mark.group(2))
         prefixes.append(dict(cur))
     return "ingest", ["ingest", "--quiet", str(f)], prefixes
 
@@ -222,11 +223,12 @@ def run(rounds: int, work: Path, seed: int = 0, log=print) -> Tally:
         if point:
             cenv["QA_CRASH_AT"] = point
         proc = _child(["--index", str(index), *argv], cenv)
+        assert proc.stdout is not None
         proc.stdout.readline()  # "ready": imports done
         t0 = time.perf_counter()
         if point is None:
             try:
-                proc.wait(timeout=rng.uniform(0, est * 1.2))
+                proc.wait(timeout=rng.uniform(0.05, 0.95) * est)  # inside a typical command (est: its mean)
             except subprocess.TimeoutExpired:
                 proc.send_signal(signal.SIGKILL)
         proc.wait()
@@ -286,8 +288,9 @@ def run(rounds: int, work: Path, seed: int = 0, log=print) -> Tally:
 
 def _ask(index: Path, rng: random.Random, state: dict, rnd: int) -> None:
     """The engine answers from the index in this state; every few rounds through ``qa ask`` too."""
-    from fakes import HashEmbedder
     from qa.engine import QA
+
+    from .fakes import HashEmbedder
 
     if state:
         doc = rng.choice(sorted(state))
