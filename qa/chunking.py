@@ -4,7 +4,7 @@ Sentences are packed greedily until the token budget is reached; the next chunk 
 the last sentences of the previous one (up to ``overlap_tokens``). A chunk ends at a paragraph
 break (a blank line) once it holds ``paragraph_fill`` of its budget, and no overlap is carried
 across one: the paragraphs of a multi-topic article (a roundup, a briefing) are separate stories,
-and a chunk that mixes two matches neither (README "Long, multi-topic articles"). Shorter
+and a chunk that mixes two matches neither (docs/experiments/2026-12-news-dev-v1.md, "Long, multi-topic articles"). Shorter
 paragraphs are packed together as before. A sentence longer than the
 budget is cut at word boundaries using the tokenizer's own offsets. The embedded text is
 ``title + "\n" + chunk`` when ``title_in_embedding`` is on, and the budget accounts for it, so

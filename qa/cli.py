@@ -262,7 +262,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="generated modes: keep unsupported sentences, marked [unsupported], instead of removing them")
     s.add_argument("--no-gate", action="store_true",
                    help="generated modes: generate even when no passage comes close to answering")
-    s.add_argument("--json", action="store_true", help="machine-readable output (schema in README)")
+    s.add_argument("--json", action="store_true", help="machine-readable output (schema: README, qa ask --json)")
     s.set_defaults(func=cmd_ask)
 
     s = sub.add_parser("verify", help="check any answer's sentences and [n] citations against the passages "
@@ -312,7 +312,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("eval", help="run a question set and measure retrieval, answers, abstention, "
                        "faithfulness")
-    s.add_argument("questions", help="questions JSONL (see README, Evaluation)")
+    s.add_argument("questions", help="questions JSONL (format: docs/evaluation.md)")
     s.add_argument("--corpus", required=True, help="corpus JSONL to index (built once, then reused)")
     s.add_argument("--out", help="write metrics.json, results.jsonl and report.html here")
     s.add_argument("--limit", type=int, help="only the first N questions")

@@ -160,10 +160,10 @@ def fitted_weights() -> dict:
 class ChunkingConfig:
     max_tokens: int = 128  # word pieces per chunk, special tokens and title prefix included
     overlap_tokens: int = 32  # whole sentences carried over from the previous chunk, at most this many
-    title_in_embedding: bool = True  # embed "title\n\ntext" (measured: see README)
+    title_in_embedding: bool = True  # embed "title\n\ntext" (measured: docs/experiments/2026-12-news-dev-v1.md)
     # a chunk ends at a paragraph break (a blank line) once it holds at least this share of its budget,
     # and carries no overlap across one, so a chunk does not mix the stories of a multi-topic article
-    # (None: sentences are packed across paragraphs, as indexes built before it were; README "Long articles")
+    # (None: sentences are packed across paragraphs, as indexes built before it were; docs/answering.md)
     paragraph_fill: float | None = 0.2
     # ... only in a multi-topic article (qa.chunking.multi_topic); one story is packed across its paragraphs
     # (False: every article with blank lines, as indexes built before it were)
@@ -202,7 +202,7 @@ class AnswerConfig:
     abstain_threshold: float = field(default_factory=lambda: fitted_weights()["abstain_threshold"])
     abstain_threshold_dated: float = field(default_factory=lambda: fitted_weights()["abstain_threshold_dated"])
     # a passage that opens a paragraph has a lead sentence too, not only the article's first passage: in a
-    # multi-topic article (a roundup, a briefing) each paragraph opens its own story (README "Long articles")
+    # multi-topic article (a roundup, a briefing) each paragraph opens its own story (docs/answering.md)
     paragraph_leads: bool = True
     lead_pair_words: int = 55  # a lead paragraph's two likeliest sentences are cited together up to this length,
     lead_pair_ratio: float = 0.6  # when the second's probability is at least this share of the first's

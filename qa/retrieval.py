@@ -11,7 +11,7 @@
    gains ``recency_bonus * 0.5 ** (age_days / half_life)``, so articles from the days before
    the question's date rise among comparably relevant ones, while a fresh but off-topic article
    cannot jump over an older one that answers (measured with as_of moved 30/180/365 days later,
-   see README). ``recency_no_cue`` < 1 weakens the prior for questions without a temporal cue
+   see docs/answering.md). ``recency_no_cue`` < 1 weakens the prior for questions without a temporal cue
    ("this week", "latest", "on Tuesday"); measured on news-dev it did not help, so it is 1.
    Undated articles get no bonus. ``Passage.relevance`` keeps the score without the prior.
 4. Near-duplicates collapse: a passage is dropped when its words overlap (Jaccard) an already
