@@ -37,7 +37,8 @@ def cmd_ingest(args) -> int:
     engine = _engine(args)
     bars = Bars(not args.quiet)
     try:
-        report = engine.ingest(args.paths, progress=bars)
+        report = engine.ingest(args.paths, progress=bars, strict=args.strict, wait=args.wait,
+                               on_wait=lambda message: print(message, file=sys.stderr, flush=True))
     finally:
         bars.close()
     if args.json:
@@ -48,7 +49,13 @@ def cmd_ingest(args) -> int:
             print(f"  duplicate: {origin} (same text as {dup})")
         for _, reason in report.failed:
             print(f"  failed: {reason}")
-    return 1 if report.failed and not (report.added or report.updated or report.unchanged) else 0
+        for i, (path, line, reason) in enumerate(report.skipped):
+            if i == 20:
+                print(f"  … and {len(report.skipped) - 20} more skipped lines (--json lists them all)")
+                break
+            print(f"  skipped: {path}:{line}: {reason}")
+    nothing_in = report.failed and not (report.added or report.updated or report.unchanged)
+    return 1 if nothing_in or report.skipped else 0
 
 
 def _print_answer(answer) -> None:
@@ -243,6 +250,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("paths", nargs="+", help="files (.txt .md .html .json .jsonl .csv) or folders")
     s.add_argument("--json", action="store_true", help="print the report as JSON")
     s.add_argument("--quiet", action="store_true", help="no progress bars")
+    s.add_argument("--strict", action="store_true",
+                   help="refuse a whole JSONL/CSV file for one malformed line (default: skip the line, report it, "
+                        "and exit 1)")
+    s.add_argument("--wait", type=float, default=None, metavar="SECONDS",
+                   help="how long to wait for another process writing to the index (default: QA_LOCK_TIMEOUT, 60)")
     s.set_defaults(func=cmd_ingest)
 
     s = sub.add_parser("ask", help="answer a question with citations")

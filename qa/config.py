@@ -38,7 +38,7 @@ ENVIRONMENT: tuple[Variable, ...] = (
              "max_file_mb"),
     Variable("QA_COMMIT_CHUNKS", "4096", "chunks per ingest commit (a large ingest commits batch by batch)",
              "commit_chunks"),
-    Variable("QA_LOCK_TIMEOUT", "0", "seconds a second writer waits for the index lock", "lock_timeout"),
+    Variable("QA_LOCK_TIMEOUT", "60", "seconds a second writer waits for the index lock (ingest --wait)", "lock_timeout"),
     Variable("QA_ANN_MIN", "200000", "vectors from which a merged segment becomes IVF-SQ8", "ann_min"),
     Variable("QA_LEXICAL_POSTINGS", "300000", "BM25 postings scored per query before common terms are left out",
              "lexical_postings"),

@@ -230,9 +230,14 @@ class QA:
 
     # ---- managing the index -----------------------------------------------------------
     def ingest(self, paths: Iterable[str | Path] = (), articles: list[Article] | None = None,
-               progress: Progress | None = None) -> IngestReport:
-        """Add/update articles from files, folders and/or Article objects (atomic, incremental)."""
-        report = ingest(paths, self.location, self.embedder, self.chunking, progress, articles=articles)
+               progress: Progress | None = None, strict: bool = False, wait: float | None = None,
+               on_wait: Callable[[str], None] | None = None) -> IngestReport:
+        """Add/update articles from files, folders and/or Article objects (atomic per batch, incremental).
+        A malformed JSONL line or CSV row is skipped and listed in ``report.skipped`` (``strict``: the
+        whole file is refused). Another writer is waited for up to ``wait`` seconds (default
+        QA_LOCK_TIMEOUT), ``on_wait`` told once that it waits."""
+        report = ingest(paths, self.location, self.embedder, self.chunking, progress, articles=articles,
+                        strict=strict, wait=wait, on_wait=on_wait)
         self._refresh()
         return report
 

@@ -3,7 +3,8 @@
 An ingest commits in batches (``QA_COMMIT_CHUNKS`` chunks, default 4096): a small ingest is one
 atomic commit, a large one loses at most the batch in flight. A bad file is reported (with its
 reason) and skipped; the other files still go in, and nothing already indexed is touched unless
-it changed.
+it changed. A malformed line of a JSONL file or row of a CSV file is reported with its line number
+and skipped, and the file's good records go in (``strict``: the whole file is refused instead).
 """
 from __future__ import annotations
 
@@ -31,34 +32,46 @@ class IngestReport:
     unchanged: list[str] = field(default_factory=list)
     duplicates: list[tuple[str, str]] = field(default_factory=list)  # (origin, id it duplicates)
     failed: list[tuple[str, str]] = field(default_factory=list)  # (file, reason)
+    skipped: list[tuple[str, int | None, str]] = field(default_factory=list)  # (file, line, reason): bad records
     chunks_added: int = 0
 
     def summary(self) -> str:
-        return (f"added {len(self.added)}, updated {len(self.updated)}, unchanged {len(self.unchanged)}, "
-                f"duplicates {len(self.duplicates)}, failed {len(self.failed)}")
+        articles = len(self.added) + len(self.updated) + len(self.unchanged)
+        text = (f"{articles} articles: added {len(self.added)}, updated {len(self.updated)}, "
+                f"unchanged {len(self.unchanged)}, duplicates {len(self.duplicates)}, failed {len(self.failed)}")
+        if self.skipped:
+            text += f"; {len(self.skipped)} line{'s' if len(self.skipped) != 1 else ''} skipped"
+        return text
 
     def to_dict(self) -> dict:
         return {"added": self.added, "updated": self.updated, "unchanged": self.unchanged,
                 "duplicates": [{"origin": o, "duplicate_of": d} for o, d in self.duplicates],
                 "failed": [{"file": f, "reason": r} for f, r in self.failed],
+                "skipped": [{"file": f, "line": n, "reason": r} for f, n, r in self.skipped],
                 "chunks_added": self.chunks_added}
 
 
 def iter_articles(paths: Iterable[str | Path], report: IngestReport,
-                  progress: Progress | None = None) -> Iterator[Article]:
-    """Articles of all files, streamed file by file; failures go to ``report.failed``."""
+                  progress: Progress | None = None, strict: bool = False) -> Iterator[Article]:
+    """Articles of all files, streamed file by file; failures go to ``report.failed``, bad lines
+    of record files to ``report.skipped`` (``strict``: a bad line fails its whole file)."""
+
+    def skip(e: InputError) -> None:
+        report.skipped.append((e.path, e.line, e.reason))
+
     files = list(expand_paths(paths))
     for i, f in enumerate(files):
         if progress:
             progress("reading files", i, len(files))
         try:
-            it = iter(iter_file(f))
+            it = iter(iter_file(f, None if strict else skip))
             first = next(it, None)  # a record file is checked whole before its first article
             if first is not None:
                 yield first
                 yield from it
         except InputError as e:
             report.failed.append((str(f), str(e)))
+            report.skipped = [s for s in report.skipped if s[0] != str(f)]  # the failure says it all
         except (OSError, UnicodeError, ValueError) as e:  # anything a loader did not foresee
             report.failed.append((str(f), f"{f}: could not be read ({e.__class__.__name__}: {e})"))
     if progress and files:
@@ -144,17 +157,19 @@ def index_articles(store: WritableStore, articles: list[Article], embedder: Embe
 
 def ingest(paths: Iterable[str | Path], index_dir: str | Path, embedder: Embedder,
            chunking: ChunkingConfig | None = None, progress: Progress | None = None,
-           articles: list[Article] | None = None) -> IngestReport:
-    """Add or update the articles of ``paths`` (and/or ready ``articles``) in the index."""
+           articles: list[Article] | None = None, strict: bool = False, wait: float | None = None,
+           on_wait: Callable[[str], None] | None = None) -> IngestReport:
+    """Add or update the articles of ``paths`` (and/or ready ``articles``) in the index. A bad line
+    of a JSONL or CSV file is skipped and reported (``strict``: its whole file is refused)."""
     report = IngestReport()
     given = (a if a.content_hash else replace(a, content_hash=content_hash(a.text)) for a in articles or [])
-    stream = itertools.chain(iter_articles(paths, report, progress), given)  # (an Article built by hand has no hash)
+    stream = itertools.chain(iter_articles(paths, report, progress, strict), given)  # (an Article built by hand has no hash)
     first = next(stream, None)
     if first is None:
         return report
     stream = itertools.chain([first], stream)
     seen: dict = {}
-    with writer(index_dir, embedder.name, embedder.dim, chunking or ChunkingConfig()) as store:
+    with writer(index_dir, embedder.name, embedder.dim, chunking or ChunkingConfig(), wait, on_wait) as store:
         while True:
             batch = list(itertools.islice(stream, ARTICLE_BATCH))
             if not batch:

@@ -15,7 +15,7 @@ import csv
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -297,23 +297,29 @@ def _stream_check(path: Path) -> None:
         raise InputError(str(path), "looks like a binary file, not text; only txt, md, html, json, jsonl and csv are accepted")
 
 
+Skip = Callable[[InputError], None]  # told of each bad record that a lenient read leaves out
+
+
 def _jsonl_records(path: Path) -> Iterator[tuple[int, Any]]:
+    """(line number, parsed object) per non-blank line; a bad line yields its InputError instead of
+    an object (the reader decides whether it ends the file or is skipped)."""
     with open(path, "rb") as f:
         for n, raw in enumerate(f, start=1):
             try:
                 line = raw.decode("utf-8-sig" if n == 1 else "utf-8")
             except UnicodeDecodeError as e:
-                raise InputError(str(path), f"is not valid UTF-8 (byte {e.start} of the line); re-save the file "
-                                 "as UTF-8", line=n) from e
+                yield n, InputError(str(path), f"is not valid UTF-8 (byte {e.start} of the line); re-save the file "
+                                    "as UTF-8", line=n)
+                continue
             if not line.strip():
                 continue
             try:
                 yield n, json.loads(line)
             except json.JSONDecodeError as e:
-                raise InputError(str(path), f"malformed JSON on this line ({e.msg}, column {e.colno}); "
-                                 "fix or remove the line and ingest again", line=n) from e
-            except RecursionError as e:
-                raise InputError(str(path), "JSON nested too deeply on this line", line=n) from e
+                yield n, InputError(str(path), f"malformed JSON on this line ({e.msg}, column {e.colno}); "
+                                    "fix or remove the line and ingest again", line=n)
+            except RecursionError:
+                yield n, InputError(str(path), "JSON nested too deeply on this line", line=n)
 
 
 def _csv_records(path: Path) -> Iterator[tuple[int, Any]]:
@@ -329,7 +335,9 @@ def _csv_records(path: Path) -> Iterator[tuple[int, Any]]:
                                  f"expected one of: {', '.join(FIELD_ALIASES['text'])})", line=1)
             for row in reader:
                 if None in row:
-                    raise InputError(str(path), "row has more fields than the header", line=reader.line_num)
+                    yield reader.line_num, InputError(str(path), "row has more fields than the header",
+                                                      line=reader.line_num)
+                    continue
                 yield reader.line_num, row
     except csv.Error as e:
         raise InputError(str(path), f"malformed CSV ({e})", line=reader.line_num if reader else None) from e
@@ -338,39 +346,69 @@ def _csv_records(path: Path) -> Iterator[tuple[int, Any]]:
         raise InputError(str(path), "is not valid UTF-8; re-save the file as UTF-8", line=line) from e
 
 
-def _stream_records(path: Path, records) -> Iterator[Article]:
-    """Articles of a record file, streamed with constant memory: a first pass checks every line
-    (so a file still goes in whole or not at all), the second yields the articles."""
+def _stream_records(path: Path, records, skip: Skip | None = None) -> Iterator[Article]:
+    """Articles of a record file, streamed with constant memory.
+
+    Strict (``skip`` None): a first pass checks every line, so the file goes in whole or not at
+    all, and the second yields the articles. Lenient: one pass; a bad line or row is handed to
+    ``skip`` (with its line number and reason) and the good ones are read. Either way a file with
+    no good record is an error."""
     _stream_check(path)
+    if skip is None:
+        n = 0
+        for _ in _records_to_articles_iter(records(path), path):
+            n += 1
+        if not n:
+            raise InputError(str(path), "holds no articles")
+        yield from _records_to_articles_iter(records(path), path)
+        return
     n = 0
-    for _ in _records_to_articles_iter(records(path), path):
+    bad: list[InputError] = []
+
+    def told(e: InputError) -> None:
+        bad.append(e)
+        skip(e)
+
+    for article in _records_to_articles_iter(records(path), path, told):
         n += 1
+        yield article
     if not n:
-        raise InputError(str(path), "holds no articles")
-    yield from _records_to_articles_iter(records(path), path)
+        first = f"; line {bad[0].line}: {bad[0].reason}" if bad else ""
+        raise InputError(str(path), f"holds no articles that could be read{first}")
 
 
-def _records_to_articles_iter(records: Iterable[tuple[int | None, Any]], path: Path) -> Iterator[Article]:
+def _records_to_articles_iter(records: Iterable[tuple[int | None, Any]], path: Path,
+                              skip: Skip | None = None) -> Iterator[Article]:
     for line, rec in records:
-        if not isinstance(rec, dict):
-            raise InputError(str(path), f"expected a JSON object per article, got {type(rec).__name__}", line=line)
         try:
-            yield make_article(rec, f"{path}:{line}" if line else str(path), _path_id(path, f":{line}"))
-        except ValueError as e:
-            raise InputError(str(path), str(e), line=line) from e
+            if isinstance(rec, InputError):
+                raise rec
+            if not isinstance(rec, dict):
+                raise InputError(str(path), f"expected a JSON object per article, got {type(rec).__name__}", line=line)
+            try:
+                article = make_article(rec, f"{path}:{line}" if line else str(path), _path_id(path, f":{line}"))
+            except ValueError as e:
+                raise InputError(str(path), str(e), line=line) from e
+        except InputError as e:
+            if skip is None:
+                raise
+            skip(e)
+            continue
+        yield article
 
 
-def load_jsonl_file(path: Path) -> Iterator[Article]:
-    """One article per line; streamed (no size limit)."""
-    return _stream_records(path, _jsonl_records)
+def load_jsonl_file(path: Path, skip: Skip | None = None) -> Iterator[Article]:
+    """One article per line; streamed (no size limit). ``skip``: see _stream_records."""
+    return _stream_records(path, _jsonl_records, skip)
 
 
-def load_csv_file(path: Path) -> Iterator[Article]:
-    """One article per row, the header names the columns; streamed (no size limit)."""
-    return _stream_records(path, _csv_records)
+def load_csv_file(path: Path, skip: Skip | None = None) -> Iterator[Article]:
+    """One article per row, the header names the columns; streamed (no size limit). ``skip``: see
+    _stream_records."""
+    return _stream_records(path, _csv_records, skip)
 
 
-LOADERS = {
+LOADERS: dict[str, Callable[[Path], Iterable[Article]]] = {
     **{s: load_text_file for s in TEXT_SUFFIXES},
     **{s: load_html_file for s in HTML_SUFFIXES},
     ".json": load_json_file,
@@ -385,9 +423,12 @@ def load_file(path: str | Path) -> list[Article]:
     return list(iter_file(path))
 
 
-def iter_file(path: str | Path) -> Iterable[Article]:
-    """Articles of one file, streamed for JSONL and CSV (a first pass checks the whole file, so
-    an error is raised before any article is yielded); the other types are read whole."""
+def iter_file(path: str | Path, skip: Skip | None = None) -> Iterable[Article]:
+    """Articles of one file, streamed for JSONL and CSV; the other types are read whole.
+
+    ``skip`` None (strict): a JSONL or CSV file is checked whole first, so an error is raised
+    before any article is yielded. Otherwise a bad line or row of one is handed to ``skip`` and
+    left out, and the file's good records are read."""
     path = Path(path)
     if not path.exists():
         raise InputError(str(path), "is a broken symbolic link (or a link loop); nothing read" if path.is_symlink()
@@ -399,6 +440,8 @@ def iter_file(path: str | Path) -> Iterable[Article]:
     if loader is None:
         raise InputError(str(path), f"unsupported file type '{path.suffix or '(none)'}'; "
                          f"accepted: {', '.join(sorted(SUPPORTED_SUFFIXES))}")
+    if loader is load_jsonl_file or loader is load_csv_file:
+        return load_jsonl_file(path, skip) if loader is load_jsonl_file else load_csv_file(path, skip)
     return loader(path)
 
 

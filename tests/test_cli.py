@@ -14,7 +14,7 @@ def test_cli_ingest_ask_json_stats_delete(tmp_path):
                                        capture_output=True, text=True, cwd=ROOT, timeout=300)
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"text": "ok"}\n{nope\n')
-    r = run("ingest", "--quiet", str(DEMO), str(bad))
+    r = run("ingest", "--quiet", "--strict", str(DEMO), str(bad))  # strict: one bad line keeps the file out
     assert r.returncode == 0, r.stderr
     assert "added 18" in r.stdout and "failed 1" in r.stdout and "bad.jsonl:2" in r.stdout
     r = run("ask", "How many Russian diplomats did Obama expel?", "--json", "--k", "5", "--as-of", "2017-01-20")
@@ -64,3 +64,18 @@ def test_cli_errors_are_messages_not_tracebacks(tmp_path, capsys, monkeypatch, a
     assert "OSError: No space left on device (/data/idx/index.sqlite)" in err and "Traceback" not in err
     with pytest.raises(OSError):
         cli.main(["--debug", "stats", "--index", idx])
+
+
+def test_ingest_skips_bad_lines_names_them_and_exits_1(tmp_path, capsys):
+    from qa import cli
+
+    f = tmp_path / "export.jsonl"
+    f.write_text('{"id": "a", "text": "The harbour reopened on Monday."}\n{"id": "b", "text": \n'
+                 '{"id": "c", "text": "The bridge closed for repairs."}\n')
+    idx = str(tmp_path / "idx")
+    assert cli.main(["--index", idx, "ingest", "--quiet", str(f)]) == 1  # something was left out
+    out = capsys.readouterr().out
+    assert "2 articles: added 2" in out and "1 line skipped" in out and f"skipped: {f}:2: malformed JSON" in out
+    assert cli.main(["--index", idx, "ingest", "--quiet", "--strict", "--json", str(f)]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["failed"][0]["file"] == str(f) and ":2:" in report["failed"][0]["reason"] and not report["skipped"]

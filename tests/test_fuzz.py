@@ -63,7 +63,7 @@ def test_500_hostile_files_through_qa_ingest(tmp_path):
                           cwd=ROOT, capture_output=True, timeout=120).returncode == 0
     before = _fingerprint(idx)
     t0 = time.perf_counter()
-    r = subprocess.run([*CHILD, "--index", str(idx), "ingest", "--quiet", "--json", str(folder)],
+    r = subprocess.run([*CHILD, "--index", str(idx), "ingest", "--quiet", "--strict", "--json", str(folder)],
                        env=env, cwd=ROOT, capture_output=True, text=True, timeout=PER_FILE_SECONDS * 10)
     took = time.perf_counter() - t0
     assert "Traceback" not in r.stderr and r.returncode == 0, r.stderr[-2000:]

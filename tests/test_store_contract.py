@@ -91,14 +91,43 @@ def test_second_writer_gets_a_clear_error(index_location, fake_embedder):
     with writer(d, fake_embedder.name, fake_embedder.dim, ChunkingConfig()):
         def other():
             try:
-                with writer(d, fake_embedder.name, fake_embedder.dim, ChunkingConfig()):
+                with writer(d, fake_embedder.name, fake_embedder.dim, ChunkingConfig(), wait=0):
                     pass
             except IndexLockedError as e:
                 got["err"] = str(e)
         t = threading.Thread(target=other)
         t.start()
         t.join()
-    assert "another process is writing" in got["err"]
+    assert "another process is writing" in got["err"] and "--wait SECONDS" in got["err"]
+
+
+def test_a_second_writer_waits_its_turn_and_gives_up_clearly(index_location, fake_embedder):
+    """A second writer waits (and says so once) while the first holds the index, then goes in; one that
+    waits longer than it may gives up naming how long it waited."""
+    d, cfg = index_location, ChunkingConfig()
+    told: list[str] = []
+    first_done = threading.Event()
+    out = {}
+
+    def second():
+        with writer(d, fake_embedder.name, fake_embedder.dim, cfg, wait=20, on_wait=told.append) as w:
+            out["saw_first"] = first_done.is_set()
+            out["articles"] = len(w.articles)
+
+    with writer(d, fake_embedder.name, fake_embedder.dim, cfg) as w1:
+        t = threading.Thread(target=second)
+        t.start()
+        for _ in range(100):  # until the second writer says it waits
+            if told:
+                break
+            threading.Event().wait(0.05)
+        with pytest.raises(IndexLockedError, match="still was after 0.3 s"):
+            with writer(d, fake_embedder.name, fake_embedder.dim, cfg, wait=0.3):
+                pass
+        first_done.set()
+    t.join(30)
+    assert len(told) == 1 and "waiting for another process" in told[0]
+    assert out["saw_first"] is True  # it went in only after the first writer finished
 
 
 def test_index_built_with_another_model_is_refused(index_location, fake_embedder, articles_jsonl):

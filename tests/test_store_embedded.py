@@ -287,3 +287,38 @@ def test_an_ivf_sq8_segment_in_the_store_searches_filters_deletes_reopens_and_co
     assert sorted(p.name.split(".")[0] for p in (tmp_path / "idx" / "segments").glob("*.vec.npy")) == \
         [f"seg-{e.store.segments[0].no:06d}"]  # the merged-away segment's vectors are gone
     assert np.allclose(e.store.vector(some[1]), fake_embedder.encode([e.store.chunks[some[1]].text])[0], atol=1e-6)
+
+
+@pytest.mark.parametrize("error, says", [
+    (OSError(28, "No space left on device"), "the disk is full"),
+    (RuntimeError("Error in faiss::FileIOWriter::operator(): write error in seg.faiss: 319406 != 1536000"),
+     "the disk is full"),
+    (OSError(30, "Read-only file system"), "the file system is read-only"),
+    (PermissionError(13, "Permission denied", "seg-000002.npz"), "permission denied (seg-000002.npz)"),
+])
+def test_a_write_that_fails_for_space_or_permission_says_so_plainly_and_keeps_the_index(
+        tmp_path, fake_embedder, articles_jsonl, monkeypatch, error, says):
+    e = _engine(tmp_path, fake_embedder)
+    e.ingest([articles_jsonl])
+    before = _snapshot(e)
+
+    def failing(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(segments, "write_files", failing)
+    extra = write_jsonl(tmp_path / "x.jsonl", [{"id": "new", "text": "A brand new story."}])
+    with pytest.raises(IndexError_) as got:
+        e.ingest([extra])
+    message = str(got.value)
+    assert says in message and "the index is unchanged" in message and str(tmp_path / "idx") in message
+    assert "MB free" in message or "free space" in message or says != "the disk is full"
+    assert "319406" not in message and "Traceback" not in message
+    monkeypatch.undo()
+    assert _snapshot(_engine(tmp_path, fake_embedder)) == before
+
+
+def test_other_write_errors_are_not_dressed_up_as_storage_errors(tmp_path, fake_embedder, articles_jsonl, monkeypatch):
+    e = _engine(tmp_path, fake_embedder)
+    monkeypatch.setattr(segments, "write_files", lambda *a, **k: (_ for _ in ()).throw(ValueError("a bug")))
+    with pytest.raises(ValueError, match="a bug"):
+        e.ingest([articles_jsonl])

@@ -105,7 +105,8 @@ class Library:
 
         if accepted:
             try:
-                report = self.engine.ingest(accepted, progress=on_progress)
+                report = self.engine.ingest(accepted, progress=on_progress,
+                                            on_wait=lambda message: progress(0, desc=public_message(message)))
             except Exception as e:  # noqa: BLE001 - lock held by another writer, disk full, ...
                 if not isinstance(e, QAError):
                     LOG.exception("indexing an upload failed")
@@ -116,6 +117,11 @@ class Library:
                     lines.append(f"**Failed** {html.escape(Path(fpath).name)}: {html.escape(public_message(reason))}")
                 for origin, dup in report.duplicates:
                     lines.append(f"**Duplicate** {html.escape(Path(origin).name)}: same text as {html.escape(dup)}")
+                for fpath, line, reason in report.skipped[:20]:
+                    lines.append(f"**Skipped** {html.escape(Path(fpath).name)} line {line}: "
+                                 f"{html.escape(public_message(reason))}")
+                if len(report.skipped) > 20:
+                    lines.append(f"… and {len(report.skipped) - 20} more skipped lines")
         return lines
 
     def delete(self, ids, query, order):

@@ -7,7 +7,7 @@ never names a store class.
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -54,14 +54,17 @@ def describe(location: str | Path) -> str:
 
 
 @contextmanager
-def writer(location: str | Path, model: str, dim: int, chunking: ChunkingConfig) -> Iterator[WritableStore]:
+def writer(location: str | Path, model: str, dim: int, chunking: ChunkingConfig, wait: float | None = None,
+           on_wait: Callable[[str], None] | None = None) -> Iterator[WritableStore]:
     """Open the index for writing: one writer at a time; commits only if the block succeeds
-    (and whatever the block committed itself with ``store.commit()``, batch by batch)."""
+    (and whatever the block committed itself with ``store.commit()``, batch by batch). A second
+    writer waits up to ``wait`` seconds (default QA_LOCK_TIMEOUT) for the first, ``on_wait``
+    told once that it waits, then fails with IndexLockedError."""
     if is_database(location):
-        with pg_writer(str(location), model, dim, chunking) as store:
+        with pg_writer(str(location), model, dim, chunking, wait, on_wait) as store:
             yield store
         return
-    with file_writer(Path(location), model, dim, chunking) as fstore:
+    with file_writer(Path(location), model, dim, chunking, wait, on_wait) as fstore:
         yield fstore
 
 

@@ -27,11 +27,13 @@ when the index is large.
 """
 from __future__ import annotations
 
+import errno
 import json
+import shutil
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
@@ -496,16 +498,19 @@ class IndexStore(RowStore):
 
 
 @contextmanager
-def file_writer(directory: Path, model: str, dim: int, chunking: ChunkingConfig) -> Iterator[IndexStore]:
-    """The one writer of the index in ``directory`` (a lock file); commits when the block succeeds."""
+def file_writer(directory: Path, model: str, dim: int, chunking: ChunkingConfig, wait: float | None = None,
+                on_wait: Callable[[str], None] | None = None) -> Iterator[IndexStore]:
+    """The one writer of the index in ``directory`` (a lock file); commits when the block succeeds.
+    Another writer holding the lock is waited for up to ``wait`` seconds (default QA_LOCK_TIMEOUT),
+    with ``on_wait`` told once that it waits. A write that fails for want of space or permission
+    says so plainly (storage_error); the index is then as it was."""
     directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(str(directory / ".write.lock"))
     try:
-        lock.acquire(timeout=settings().lock_timeout)
-    except Timeout as e:
-        raise IndexLockedError(f"{directory}: another process is writing to this index "
-                               f"(lock {directory / '.write.lock'}); wait for it to finish and try again.") from e
+        directory.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(str(directory / ".write.lock"))
+        lock_waited(lock, directory, settings().lock_timeout if wait is None else wait, on_wait)
+    except OSError as e:
+        raise (storage_error(e, directory) or e) from e
     try:
         store = IndexStore.open(directory, model, dim, chunking, _writable=True)
         db = store._write_db = connect(directory / DB_NAME)
@@ -517,12 +522,66 @@ def file_writer(directory: Path, model: str, dim: int, chunking: ChunkingConfig)
             if store._dirty or store.manifest.generation == 0:
                 store.commit()
             db.execute("COMMIT")
-        except BaseException:
+        except BaseException as e:
             if db.in_transaction:
                 db.execute("ROLLBACK")
+            friendly = storage_error(e, directory) if isinstance(e, (OSError, RuntimeError, sqlite3.Error)) else None
+            if friendly is not None:
+                raise friendly from e
             raise
         finally:
             db.close()
             store._write_db = None
+    except OSError as e:  # opening the database: read-only or full before anything was written
+        raise (storage_error(e, directory) or e) from e
     finally:
         lock.release()
+
+
+def lock_waited(lock: FileLock, directory: Path, wait: float, on_wait: Callable[[str], None] | None) -> None:
+    """Take the write lock, waiting up to ``wait`` seconds for another writer to finish."""
+    try:
+        lock.acquire(timeout=0)
+        return
+    except Timeout:
+        pass
+    if wait > 0:
+        if on_wait:
+            on_wait(f"waiting for another process writing to {directory} (up to {wait:g} s)…")
+        try:
+            lock.acquire(timeout=wait)
+            return
+        except Timeout:
+            pass
+    raise IndexLockedError(f"{directory}: another process is writing to this index (lock {directory / '.write.lock'})"
+                           + (f" and still was after {wait:g} s" if wait > 0 else "")
+                           + "; wait for it to finish and try again, or wait longer with --wait SECONDS "
+                             "(QA_LOCK_TIMEOUT).")
+
+
+_NO_SPACE = ("no space left", "disk quota", "requested and", "write error")
+
+
+def storage_error(e: BaseException, directory: Path) -> IndexError_ | None:
+    """One plain message for a write that failed because the disk is full, the folder read-only or
+    not writable: what failed, where, the free space, and that the index is unchanged. None for
+    any other error (it is raised as it is)."""
+    text = str(e).lower()
+    code = getattr(e, "errno", None)
+    try:
+        usage = shutil.disk_usage(directory if directory.exists() else directory.parent)
+        free = f"{usage.free / 1e6:,.0f} MB free of {usage.total / 1e6:,.0f} MB"
+    except OSError:
+        free = "free space unknown"
+    if code in (errno.ENOSPC, errno.EDQUOT) or any(s in text for s in _NO_SPACE) or "disk is full" in text:
+        return IndexError_(f"{directory}: writing the index failed: the disk is full ({free}). Free some space, "
+                           f"or index into a folder on another disk with --index; the index is unchanged.")
+    if code == errno.EROFS or "read-only file system" in text or "readonly database" in text:
+        return IndexError_(f"{directory}: writing the index failed: the file system is read-only. Index into a "
+                           f"writable folder with --index; the index is unchanged.")
+    if code in (errno.EACCES, errno.EPERM) or "permission denied" in text:
+        name = getattr(e, "filename", None)
+        return IndexError_(f"{directory}: writing the index failed: permission denied"
+                           f"{f' ({name})' if name else ''}. Give this user write "
+                           f"access to the folder, or index elsewhere with --index; the index is unchanged.")
+    return None

@@ -22,8 +22,9 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
 
@@ -393,14 +394,27 @@ def redact(uri: str) -> str:
 
 
 @contextmanager
-def pg_writer(uri: str, model: str, dim: int, chunking: ChunkingConfig) -> Iterator[PgStore]:
-    """The one writer of a PostgreSQL index (advisory lock); commits when the block succeeds."""
+def pg_writer(uri: str, model: str, dim: int, chunking: ChunkingConfig, wait: float | None = None,
+              on_wait: Callable[[str], None] | None = None) -> Iterator[PgStore]:
+    """The one writer of a PostgreSQL index (advisory lock); commits when the block succeeds. Another
+    writer is waited for up to ``wait`` seconds (default QA_LOCK_TIMEOUT), ``on_wait`` told once."""
     conn = _Conn(uri)
     try:
         key = zlib.crc32(f"newsqa:{schema_name()}".encode())
-        if not conn.execute("SELECT pg_try_advisory_lock(?)", (key,)).fetchone()[0]:
-            raise IndexLockedError(f"{redact(uri)}: another process is writing to this index (schema "
-                                   f"{schema_name()}); wait for it to finish and try again.")
+        wait = settings().lock_timeout if wait is None else wait
+        deadline = time.monotonic() + wait
+        told = False
+        while not conn.execute("SELECT pg_try_advisory_lock(?)", (key,)).fetchone()[0]:
+            conn.raw.commit()
+            if time.monotonic() >= deadline:
+                raise IndexLockedError(f"{redact(uri)}: another process is writing to this index (schema "
+                                       f"{schema_name()})" + (f" and still was after {wait:g} s" if wait > 0 else "")
+                                       + "; wait for it to finish and try again, or wait longer with --wait SECONDS "
+                                         "(QA_LOCK_TIMEOUT).")
+            if on_wait and not told:
+                on_wait(f"waiting for another process writing to {redact(uri)} (up to {wait:g} s)…")
+                told = True
+            time.sleep(0.2)
         conn.raw.commit()
         for statement in _ddl(schema_name(), dim).split(";\n"):
             if statement.strip():
