@@ -111,10 +111,30 @@ def cmd_ask(args) -> int:
         sys.stderr.flush()
     sys.stdout.flush()
     if args.json:
-        print(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))
+        out = answer.to_dict()
+        if args.with_text:  # the texts the offsets index, so any client can check each quote
+            out["articles"] = {d: {**engine.article(d).to_dict(), "text": t}
+                               for d, t in answer.article_texts.items()}
+            for a in out["articles"].values():
+                a.pop("original", None)
+        print(json.dumps(out, indent=2, ensure_ascii=False))
     else:
         _print_answer(answer)
         _print_verification(answer)
+    return 0
+
+
+def cmd_show(args) -> int:
+    """One article: metadata and the exact text that citation offsets index."""
+    a = _engine(args).article(args.doc_id)
+    if args.json:
+        d = a.to_dict()
+        d.pop("original", None)
+        d["text"] = a.source_text
+        print(json.dumps(d, indent=2, ensure_ascii=False))
+    else:
+        meta = " · ".join(x for x in (a.source, a.published, a.url) if x)
+        print(f"{a.title or a.id}\n{meta}\n\n{a.source_text}")
     return 0
 
 
@@ -275,6 +295,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--no-gate", action="store_true",
                    help="generated modes: generate even when no passage comes close to answering")
     s.add_argument("--json", action="store_true", help="machine-readable output (schema: README, qa ask --json)")
+    s.add_argument("--with-text", action="store_true",
+                   help="with --json: also the text of each cited article, the text that start/end index")
     s.set_defaults(func=cmd_ask)
 
     s = sub.add_parser("verify", help="check any answer's sentences and [n] citations against the passages "
@@ -286,6 +308,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--show-unsupported", action="store_true", help="keep unsupported sentences, marked")
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_verify)
+
+    s = sub.add_parser("show", help="one article: metadata and the text that citation offsets index")
+    s.add_argument("doc_id")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_show)
 
     s = sub.add_parser("stats", help="what the index holds")
     s.add_argument("--list", action="store_true", help="also list the articles")

@@ -38,6 +38,7 @@ from .llm import get_model
 from .retrieval import Retriever
 from .stores import Store, current_generation, describe, normalize_source, open_store
 from .support import SupportScorer
+from .text import normalize_with_map, source_span
 from .types import Answer, AnswerMode, Article, Filters, Query, Verdict, check_date
 from .verify import Verification, verify_answer
 
@@ -97,7 +98,17 @@ class QA:
             self._loaded = gen
 
     def article_text(self, doc_id: str) -> str:
-        return self.store.articles[doc_id].text
+        """The text that citations of this article index: the text the user gave (KeyError if unknown)."""
+        self._refresh()
+        return self.store.articles[doc_id].source_text
+
+    def article(self, doc_id: str) -> Article:
+        """An article with its metadata; ``article.source_text`` is what citation offsets index."""
+        self._refresh()
+        a = self.store.articles.get(doc_id)
+        if a is None:
+            raise QAError(f"no article {doc_id!r} in {describe(self.location)} (see `qa stats --list` for the ids)")
+        return a
 
     # ---- the pipeline -----------------------------------------------------------------
     def query(self, question: str | Query, **options) -> Query:
@@ -279,16 +290,51 @@ class QA:
         }
 
 
-def _article_texts(store: Store) -> Callable[[str], str]:
-    """doc id -> article text in one answer's snapshot, each read from the store once (candidate
-    sentences, cited spans, quotes and the kept texts all ask for the same few articles)."""
-    return functools.cache(lambda d: store.articles[d].text)
+class _ArticleTexts:
+    """doc id -> article text in one answer's snapshot, each article read from the store once
+    (candidate sentences, cited spans, quotes and the kept texts all ask for the same few)."""
+
+    def __init__(self, store: Store):
+        self.article = functools.cache(lambda d: store.articles[d])
+
+    def __call__(self, doc_id: str) -> str:
+        return self.article(doc_id).text
 
 
-def _keep_texts(answer: Answer, text_of: Callable[[str], str]) -> None:
-    """The cited articles' texts from the answer's own snapshot (see Answer.article_texts)."""
-    cited = [c.doc_id for c in answer.citations] + [c.doc_id for c in (answer.draft.citations if answer.draft else [])]
-    answer.article_texts = {d: text_of(d) for d in dict.fromkeys(cited)}
+def _article_texts(store: Store) -> _ArticleTexts:
+    return _ArticleTexts(store)
+
+
+def _keep_texts(answer: Answer, text_of: _ArticleTexts) -> None:
+    """Carry the answer's offsets back to the user's own texts, and keep the cited articles' texts
+    from the answer's own snapshot (see Answer.article_texts).
+
+    The pipeline works on the normalised text (``Article.text``); every citation's and passage's
+    ``start``/``end`` are moved here to the text the user gave (``Article.source_text``, which
+    ``QA.article``, ``qa show`` and ``qa ask --json --with-text`` return), and each quote becomes
+    that text's slice, so ``source_text[start:end] == quote`` holds for the user's own file."""
+    maps: dict[str, list[int] | None] = {}
+
+    def where(doc_id: str) -> list[int] | None:
+        if doc_id not in maps:
+            a = text_of.article(doc_id)
+            mapped = normalize_with_map(a.original) if a.original else None
+            maps[doc_id] = mapped[1] if mapped is not None and mapped[0] == a.text else None
+        return maps[doc_id]
+
+    drafts = answer.draft.citations if answer.draft else []
+    for c in [*answer.citations, *drafts]:
+        w = where(c.doc_id)
+        if w is not None:
+            c.start, c.end = source_span(w, c.start, c.end)
+            c.quote = text_of.article(c.doc_id).original[c.start:c.end]
+    for p in answer.passages:
+        w = where(p.doc_id)
+        if w is not None:
+            start, end = source_span(w, p.chunk.start, p.chunk.end)
+            p.chunk = replace(p.chunk, start=start, end=end, text=text_of.article(p.doc_id).original[start:end])
+    cited = [c.doc_id for c in answer.citations] + [c.doc_id for c in drafts]
+    answer.article_texts = {d: text_of.article(d).source_text for d in dict.fromkeys(cited)}
 
 
 def _verdicts(v: Verification) -> list[Verdict]:

@@ -79,7 +79,10 @@ def iter_articles(paths: Iterable[str | Path], report: IngestReport,
 
 
 def _same(a: Article, b: Article) -> bool:
-    return (a.content_hash, a.title, a.source, a.url, a.published) == (b.content_hash, b.title, b.source, b.url, b.published)
+    """Nothing to re-index: the same text, metadata and original text (an article indexed before
+    original texts were kept gets its own text back when it is ingested again)."""
+    fields = ("content_hash", "title", "source", "url", "published", "original")
+    return all(getattr(a, f) == getattr(b, f) for f in fields)
 
 
 def plan_changes(store: WritableStore, articles: list[Article], report: IngestReport,

@@ -21,7 +21,7 @@ from typing import Any
 
 from .config import settings
 from .errors import InputError
-from .text import normalize_text, valid_utf8
+from .text import normalize_text, normalize_with_map, valid_utf8
 from .types import Article
 
 TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
@@ -120,7 +120,17 @@ def make_article(record: dict[str, Any], origin: str, fallback_id: str) -> Artic
         published=normalize_date(pick("published")),
         origin=origin,
         content_hash=content_hash(text),
+        original=_original(str(raw_text), text),
     )
+
+
+def _original(raw: str, text: str) -> str:
+    """The user's text, kept when normalisation changed it and its offsets can be carried back to it
+    (qa.text.normalize_with_map); "" otherwise (then citations index the normalised text)."""
+    raw = valid_utf8(raw)
+    if raw == text or normalize_with_map(raw) is None:
+        return ""
+    return raw
 
 
 def _path_id(path: Path, suffix: str = "") -> str:

@@ -150,3 +150,108 @@ def content_terms(text: str) -> list[str]:
         if w not in STOPWORDS and len(w) > 1:
             out.append(stem(w))
     return out
+
+
+def normalize_with_map(text: str) -> tuple[str, list[int]] | None:
+    """``normalize_text(text)`` together with where each of its characters came from in ``text``
+    (after ``valid_utf8``, which keeps the length): ``where[i]`` is the offset in ``text`` of the
+    normalised character ``i``; ``where[len(normalised)] == len(text)``. Inserted characters (the blank
+    line between paragraphs) point at the line break they stand for; a character that NFKC expands
+    ("ﬁ" -> "fi") points, in each of its parts, at the one it came from. None when the steps below do
+    not reproduce ``normalize_text`` exactly (a composition across words, say): then offsets into the
+    normalised text cannot be carried back, and the caller keeps them as they are.
+    """
+    src = valid_utf8(text)
+    chars: list[str] = []
+    where: list[int] = []
+    for m in re.finditer(r"\s+|\S+", src):  # NFKC word by word, then character by character inside a word
+        seg, s0 = m.group(), m.start()
+        out = unicodedata.normalize("NFKC", seg)
+        if out == seg:
+            chars.extend(seg)
+            where.extend(range(s0, s0 + len(seg)))
+            continue
+        parts = [unicodedata.normalize("NFKC", c) for c in seg]
+        if "".join(parts) == out:
+            for i, p in enumerate(parts):
+                chars.extend(p)
+                where.extend([s0 + i] * len(p))
+        else:  # composed across characters of the word: each output character points into the word
+            chars.extend(out)
+            where.extend(s0 + min(len(seg) - 1, j * len(seg) // max(1, len(out))) for j in range(len(out)))
+
+    def keep(pairs):
+        return [c for c, _ in pairs], [w for _, w in pairs]
+
+    pairs = list(zip(chars, where))
+    # CRLF and CR -> LF; control characters dropped
+    out_pairs: list[tuple[str, int]] = []
+    i = 0
+    while i < len(pairs):
+        c, w = pairs[i]
+        if c == "\r":
+            out_pairs.append(("\n", w))
+            i += 2 if i + 1 < len(pairs) and pairs[i + 1][0] == "\n" else 1
+            continue
+        if not _CONTROL.match(c):
+            out_pairs.append((c, w))
+        i += 1
+    pairs = out_pairs
+    while pairs and pairs[0][0].isspace():  # text.strip()
+        pairs.pop(0)
+    while pairs and pairs[-1][0].isspace():
+        pairs.pop()
+    lines: list[list[tuple[str, int]]] = [[]]
+    breaks: list[int] = []  # where each line break was
+    for c, w in pairs:
+        if c == "\n":
+            lines.append([])
+            breaks.append(w)
+        else:
+            lines[-1].append((c, w))
+    cleaned = []
+    for line in lines:  # _SPACES.sub(" ", line).strip()
+        s = "".join(c for c, _ in line)
+        new: list[tuple[str, int]] = []
+        pos = 0
+        for m in _SPACES.finditer(s):
+            new.extend(line[pos:m.start()])
+            new.append((" ", line[m.start()][1]))
+            pos = m.end()
+        new.extend(line[pos:])
+        while new and new[0][0].isspace():
+            new.pop(0)
+        while new and new[-1][0].isspace():
+            new.pop()
+        cleaned.append(new)
+    joined: list[tuple[str, int]] = []
+    as_paragraphs = lines_are_paragraphs(["".join(c for c, _ in line) for line in cleaned])
+    for k, line in enumerate(cleaned):
+        if k:
+            joined.extend([("\n", breaks[k - 1])] * (2 if as_paragraphs else 1))
+        joined.extend(line)
+    if not as_paragraphs:  # _MANY_NEWLINES.sub("\n\n", ...).strip()
+        s = "".join(c for c, _ in joined)
+        squeezed: list[tuple[str, int]] = []
+        pos = 0
+        for m in _MANY_NEWLINES.finditer(s):
+            squeezed.extend(joined[pos:m.start() + 2])
+            pos = m.end()
+        squeezed.extend(joined[pos:])
+        joined = squeezed
+        while joined and joined[0][0].isspace():
+            joined.pop(0)
+        while joined and joined[-1][0].isspace():
+            joined.pop()
+    out_chars, out_where = keep(joined)
+    normalised = "".join(out_chars)
+    if normalised != normalize_text(text):
+        return None
+    return normalised, [*out_where, len(src)]
+
+
+def source_span(where: list[int], start: int, end: int) -> tuple[int, int]:
+    """The span of the source text that the normalised span ``[start, end)`` came from."""
+    if end <= start:
+        return where[start], where[start]
+    return where[start], where[end - 1] + 1

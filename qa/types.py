@@ -146,6 +146,14 @@ class Article:
     published: str = ""  # ISO date YYYY-MM-DD, or "" when unknown
     origin: str = ""  # file (and line) the article came from
     content_hash: str = ""
+    # the text as the user gave it (the JSON field, the .txt body, the text extracted from HTML), when
+    # normalisation changed it; "" when it is ``text`` itself. Citations index this text (``source_text``)
+    original: str = ""
+
+    @property
+    def source_text(self) -> str:
+        """The text every citation's ``start``/``end`` index: the user's own text."""
+        return self.original or self.text
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

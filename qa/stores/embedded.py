@@ -50,7 +50,7 @@ from . import ann, segments
 from .base import Filters, Hit, day_number, normalize_source
 from .faults import crash_point
 from .manifest import FORMAT_VERSION, Manifest, check_manifest, generation_name, parse_manifest
-from .rows import RowStore, affordable_terms, visible
+from .rows import ART_COLS_BEFORE_ORIGINAL, RowStore, affordable_terms, visible
 from .segments import Segment
 
 DB_NAME = "index.sqlite"
@@ -61,7 +61,8 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS articles(
     key INTEGER PRIMARY KEY, id TEXT NOT NULL, title TEXT, source TEXT, url TEXT, published TEXT,
-    origin TEXT, content_hash TEXT, text TEXT NOT NULL, added_gen INTEGER NOT NULL, deleted_gen INTEGER);
+    origin TEXT, content_hash TEXT, text TEXT NOT NULL, added_gen INTEGER NOT NULL, deleted_gen INTEGER,
+    original TEXT);
 CREATE INDEX IF NOT EXISTS articles_id ON articles(id);
 CREATE INDEX IF NOT EXISTS articles_hash ON articles(content_hash) WHERE deleted_gen IS NULL;
 CREATE INDEX IF NOT EXISTS articles_deleted ON articles(deleted_gen) WHERE deleted_gen IS NOT NULL;
@@ -211,6 +212,8 @@ class IndexStore(RowStore):
                            "delete the folder and run `qa ingest` again to rebuild it",
                            "use a separate --index folder, or delete it and run `qa ingest` again")
             store = cls(directory, manifest, path, writable)
+            if not writable and not has_original_column(db):
+                store.article_columns = ART_COLS_BEFORE_ORIGINAL
             if writable:
                 return store  # writers do not search: no vectors to load
             gen = manifest.generation
@@ -516,6 +519,8 @@ def file_writer(directory: Path, model: str, dim: int, chunking: ChunkingConfig,
         db = store._write_db = connect(directory / DB_NAME)
         try:
             db.executescript(_SCHEMA)
+            if not has_original_column(db):  # an index from before original texts: they go in from now on
+                db.execute("ALTER TABLE articles ADD COLUMN original TEXT")
             db.execute("BEGIN IMMEDIATE")
             store._clean_orphans()
             yield store
@@ -536,6 +541,10 @@ def file_writer(directory: Path, model: str, dim: int, chunking: ChunkingConfig,
         raise (storage_error(e, directory) or e) from e
     finally:
         lock.release()
+
+
+def has_original_column(db: sqlite3.Connection) -> bool:
+    return any(r[1] == "original" for r in db.execute("PRAGMA table_info(articles)"))
 
 
 def lock_waited(lock: FileLock, directory: Path, wait: float, on_wait: Callable[[str], None] | None) -> None:

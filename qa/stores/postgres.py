@@ -36,7 +36,7 @@ from ..lexical import K1, B, idf
 from ..types import Article, Chunk
 from .base import Filters, Hit, day_number, normalize_source
 from .manifest import FORMAT_VERSION, Manifest, check_manifest, generation_name, parse_manifest
-from .rows import RowStore, affordable_terms, visible
+from .rows import ART_COLS_BEFORE_ORIGINAL, RowStore, affordable_terms, visible
 
 
 def schema_name() -> str:
@@ -57,7 +57,9 @@ SET search_path = {schema}, public;
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS articles(
     key BIGSERIAL PRIMARY KEY, id TEXT NOT NULL, title TEXT, source TEXT, url TEXT, published TEXT,
-    origin TEXT, content_hash TEXT, text TEXT NOT NULL, added_gen INTEGER NOT NULL, deleted_gen INTEGER);
+    origin TEXT, content_hash TEXT, text TEXT NOT NULL, added_gen INTEGER NOT NULL, deleted_gen INTEGER,
+    original TEXT);
+ALTER TABLE articles ADD COLUMN IF NOT EXISTS original TEXT;
 CREATE INDEX IF NOT EXISTS articles_id ON articles(id);
 CREATE INDEX IF NOT EXISTS articles_hash ON articles(content_hash) WHERE deleted_gen IS NULL;
 CREATE INDEX IF NOT EXISTS articles_deleted ON articles(deleted_gen) WHERE deleted_gen IS NOT NULL;
@@ -206,6 +208,9 @@ class PgStore(RowStore):
                        "use another QA_PG_SCHEMA")
         store = cls(uri, manifest, _conn is not None, _conn)
         store.sources = {n: c for c, n in db.execute("SELECT code, name FROM sources").fetchall()}
+        if db.execute("SELECT 1 FROM information_schema.columns WHERE table_schema = ? AND table_name = 'articles' "
+                      "AND column_name = 'original'", (schema_name(),)).fetchone() is None:
+            store.article_columns = ART_COLS_BEFORE_ORIGINAL  # written before original texts
         return store
 
     # ---- reading ---------------------------------------------------------------------------

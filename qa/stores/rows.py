@@ -43,7 +43,9 @@ def affordable_terms(terms: list[str], df: dict[str, int]) -> list[str]:
         total += df[t]
     return kept
 
-_ART_COLS = "id, text, title, source, url, published, origin, content_hash"
+_ART_COLS = "a.id, a.text, a.title, a.source, a.url, a.published, a.origin, a.content_hash, coalesce(a.original, '')"
+# an index written before ``original`` existed (its next writer adds the column): no original texts
+ART_COLS_BEFORE_ORIGINAL = "a.id, a.text, a.title, a.source, a.url, a.published, a.origin, a.content_hash"
 
 
 def visible(alias: str, gen: int) -> str:
@@ -80,7 +82,7 @@ class _Articles(_RowView):
         if not self._s._has_db:
             return default
         row = self._s._db().execute(
-            f"SELECT {_ART_COLS} FROM articles a WHERE a.id = ? AND {visible('a', self._s.generation)}",
+            f"SELECT {self._s.article_columns} FROM articles a WHERE a.id = ? AND {visible('a', self._s.generation)}",
             (doc_id,)).fetchone()
         return Article(*row) if row else default
 
@@ -100,7 +102,7 @@ class _Articles(_RowView):
         return [r[0] for r in self._rows("a.id")]
 
     def values(self) -> list[Article]:
-        return [Article(*r) for r in self._rows(_ART_COLS)]
+        return [Article(*r) for r in self._rows(self._s.article_columns)]
 
 
 class _Chunks(_RowView):
@@ -160,6 +162,7 @@ class RowStore:
     Writers: ``add_article``, ``remove_article``, ``commit``.
     """
     concurrent_searches = False  # may the dense and the lexical search of one question overlap?
+    article_columns = _ART_COLS  # ART_COLS_BEFORE_ORIGINAL for an index from before original texts
 
     def __init__(self, manifest: Manifest, writable: bool = False):
         self.manifest = manifest
@@ -317,9 +320,10 @@ class RowStore:
         if article.id in self.articles:
             self.remove_article(article.id)
         key = db.execute("INSERT INTO articles(id, title, source, url, published, origin, content_hash, text, "
-                         "added_gen) VALUES (?,?,?,?,?,?,?,?,?) RETURNING key",
+                         "original, added_gen) VALUES (?,?,?,?,?,?,?,?,?,?) RETURNING key",
                          (article.id, article.title, article.source, article.url, article.published,
-                          article.origin, article.content_hash, article.text, g)).fetchone()[0]
+                          article.origin, article.content_hash, article.text, article.original or None,
+                          g)).fetchone()[0]
         self._dirty = True
         bodies = lexical_terms([f"{article.title}\n{c.text}" for c in chunks]) if chunks else []
         self._count_terms(bodies, +1)
