@@ -33,6 +33,20 @@ def minilm():
     return default_embedder()
 
 
+def engine_at(where, embedder):
+    """An engine on ``where``: a test's tmp_path (its idx/ folder) or an ``index_location``."""
+    from qa.engine import QA
+
+    loc = where if isinstance(where, str) or where.name == "idx" else where / "idx"
+    return QA(location=loc, embedder=embedder)
+
+
+def snapshot(engine):
+    """What an index holds, to compare before and after a change that must not touch it."""
+    s = engine.store
+    return (sorted(s.articles), sorted(s.chunks), s.n_vectors, s.generation_name)
+
+
 def write_jsonl(path: Path, records: list[dict]) -> Path:
     path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
     return path

@@ -4,14 +4,15 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import DEMO, ROOT, SHARED, needs_shared
+
 from qa.errors import InputError
-from qa.evaluation import (Question, contains_answer, corpus_index_dir, faithfulness, load_questions, regressions,
-                           remap_evidence, roundups, run, shift_as_of)
+from qa.evaluation import Question, contains_answer, corpus_index_dir, load_questions, run
+from qa.evaluation.datasets import remap_evidence, roundups, shift_as_of
+from qa.evaluation.metrics import faithfulness, regressions
 from qa.support import SupportScorer
-from qa.verify import cited_sentences
 from qa.types import Answer, Chunk, Citation, Passage
+from qa.verify import cited_sentences
 
 DEMO_SET = ROOT / "eval" / "sets" / "demo.jsonl"
 DEMO_BASELINE = ROOT / "eval" / "baselines" / "demo.json"
@@ -116,7 +117,9 @@ def test_a_corpus_index_is_built_again_when_the_text_normalisation_or_the_chunke
 def test_question_set_counts_repeats_and_questions_labelled_both_ways():
     import io
 
-    from qa.evaluation import print_table, question_set, summarize
+    from qa.evaluation import summarize
+    from qa.evaluation.datasets import question_set
+    from qa.evaluation.report import print_table
 
     qs = [Question("a", "Who won?", ["x"], True, ["d1"], "2020-01-03"),
           Question("a", "Who  won?", [], False, [], "2020-01-03"),  # the same question, labelled unanswerable
@@ -213,7 +216,8 @@ def test_cli_eval_writes_report_and_gates(tmp_path):
 @pytest.mark.slow
 def test_span_recall_on_chunking_eval(tmp_path, minilm):
     from qa.engine import QA
-    from qa.evaluation import load_chunking_corpora, span_recall
+    from qa.evaluation.datasets import load_chunking_corpora
+    from qa.evaluation.runner import span_recall
 
     e = QA(location=tmp_path / "idx", embedder=minilm)
     arts = [a for a in load_chunking_corpora(SHARED / "chunking-eval" / "corpora") if a.source == "state_of_the_union"]
@@ -229,7 +233,9 @@ def test_span_recall_on_chunking_eval(tmp_path, minilm):
 
 
 def test_answer_length_and_first_citation_metrics():
-    from qa.evaluation import Question, answer_words, baseline_answers, compare_answers, score_answer
+    from qa.evaluation import Question
+    from qa.evaluation.baselines import baseline_answers, compare_answers
+    from qa.evaluation.metrics import answer_words, score_answer
 
     quote = "The talks will be mediated by Russia, Turkey and Iran. Rebels attended."
     a = _answer("The talks will be mediated by Russia, Turkey and Iran. [1]", quote)
@@ -291,7 +297,9 @@ def test_calibration_fits_on_the_earlier_half_and_reports_the_later(tmp_path, ca
 def test_answers_are_also_measured_where_the_evidence_article_is_in_the_corpus():
     """A question whose evidence article is not indexed can only be answered by chance: metrics.json
     splits the answerable questions by it (news-dev: 170 of 2,040), printed beside the rest."""
-    from qa.evaluation import gold_in_corpus, print_table, summarize
+    from qa.evaluation import summarize
+    from qa.evaluation.baselines import gold_in_corpus
+    from qa.evaluation.report import print_table
 
     def row(in_corpus, correct, rank):
         return {"answerable": True, "gold_in_corpus": in_corpus, "correct": correct, "grounded": correct,

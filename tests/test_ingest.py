@@ -3,20 +3,10 @@
 import json
 from pathlib import Path
 
-from conftest import write_jsonl
+from conftest import engine_at, snapshot, write_jsonl
 
-from qa.engine import QA
-
-
-def _engine(where, fake_embedder):
-    """An engine on ``where``: a test's tmp_path (its idx/ folder) or an ``index_location``."""
-    loc = where if isinstance(where, str) or where.name == "idx" else where / "idx"
-    return QA(location=loc, embedder=fake_embedder)
-
-
-def _snapshot(engine):
-    s = engine.store
-    return (sorted(s.articles), sorted(s.chunks), s.n_vectors, s.generation_name)
+_engine = engine_at
+_snapshot = snapshot
 
 
 def test_huge_file_reports_failure_and_leaves_index(tmp_path, fake_embedder, articles_jsonl, monkeypatch):

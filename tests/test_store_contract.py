@@ -5,24 +5,15 @@ import threading
 
 import numpy as np
 import pytest
-from conftest import write_jsonl
+from conftest import engine_at, snapshot, write_jsonl
 
 from qa.config import ChunkingConfig
-from qa.engine import QA
 from qa.errors import IndexError_, IndexLockedError
 from qa.lexical import lexical_terms
 from qa.stores import Filters, Hit, Store, WritableStore, open_store, writer
 
-
-def _engine(where, fake_embedder):
-    """An engine on ``where``: a test's tmp_path (its idx/ folder) or an ``index_location``."""
-    loc = where if isinstance(where, str) or where.name == "idx" else where / "idx"
-    return QA(location=loc, embedder=fake_embedder)
-
-
-def _snapshot(engine):
-    s = engine.store
-    return (sorted(s.articles), sorted(s.chunks), s.n_vectors, s.generation_name)
+_engine = engine_at
+_snapshot = snapshot
 
 
 def test_round_trip_persists_articles_chunks_and_vectors(tmp_path, index_location, fake_embedder, articles_jsonl):
@@ -114,7 +105,7 @@ def test_a_second_writer_waits_its_turn_and_gives_up_clearly(index_location, fak
             out["saw_first"] = first_done.is_set()
             out["articles"] = len(w.articles)
 
-    with writer(d, fake_embedder.name, fake_embedder.dim, cfg) as w1:
+    with writer(d, fake_embedder.name, fake_embedder.dim, cfg):
         t = threading.Thread(target=second)
         t.start()
         for _ in range(100):  # until the second writer says it waits

@@ -9,20 +9,15 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
-from conftest import write_jsonl
+from conftest import engine_at, snapshot, write_jsonl
 
 from qa import stores as store_mod
 from qa.config import ChunkingConfig
-from qa.engine import QA
 from qa.errors import IndexError_
 from qa.stores import ann, embedded, segments, writer
 from qa.stores.embedded import IndexStore
 
-
-def _engine(where, fake_embedder):
-    """An engine on ``where``: a test's tmp_path (its idx/ folder) or an ``index_location``."""
-    loc = where if isinstance(where, str) or where.name == "idx" else where / "idx"
-    return QA(location=loc, embedder=fake_embedder)
+_engine = engine_at
 
 
 def _compact(tmp_path) -> dict:
@@ -31,9 +26,7 @@ def _compact(tmp_path) -> dict:
         return s.compact()
 
 
-def _snapshot(engine):
-    s = engine.store
-    return (sorted(s.articles), sorted(s.chunks), s.n_vectors, s.generation_name)
+_snapshot = snapshot
 
 
 def test_crash_during_write_keeps_previous_generation(tmp_path, fake_embedder, articles_jsonl, monkeypatch):
