@@ -8,7 +8,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 LLM_STAMP := $(VENV)/.installed-llm
 
-.PHONY: setup setup-llm run run-llm test lint browser eval-demo eval-newsdev eval-llm clean-index
+.PHONY: setup setup-llm run run-llm test lint browser eval-demo eval-newsdev eval-fullarticles eval-llm clean-index
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,11 @@ eval-demo: setup
 eval-newsdev: setup
 	$(VENV)/bin/qa eval ../shared/data/news-dev/questions.jsonl --corpus ../shared/data/news-dev/corpus.jsonl \
 	  --out eval_out/news-dev --compare dense,lexical
+
+# long, full-length web articles from many outlets (3,990 articles, 699 questions), with the baselines
+eval-fullarticles: setup
+	$(VENV)/bin/qa eval ../shared/data/news-fullarticles-dev/questions.jsonl \
+	  --corpus ../shared/data/news-fullarticles-dev/corpus.jsonl --out eval_out/fullarticles --compare dense,lead,passage
 
 # answer modes side by side on 300 news-dev questions (one local generation per question; ~25 min on 2 cores)
 eval-llm: setup-llm
