@@ -319,3 +319,21 @@ def test_answers_are_also_measured_where_the_evidence_article_is_in_the_corpus()
     print_table(metrics, file=buf)
     out = buf.getvalue()
     assert "in the corpus        2  0.500  0.500" in out and "not in it            1" in out
+
+
+def test_a_cached_index_left_part_built_is_built_again(tmp_path, monkeypatch, capsys):
+    """An ingest into the eval cache stopped part-way (a large ingest commits batch by batch) left
+    part of the corpus: the next run must not measure on it."""
+    from qa import cli
+    from qa.engine import QA
+    from qa.evaluation.runner import COMPLETE
+
+    monkeypatch.setenv("QA_EVAL_CACHE", str(tmp_path / "cache"))
+    args = ["eval", str(DEMO_SET), "--corpus", str(DEMO), "--limit", "3", "--quiet", "--no-gate"]
+    assert cli.main(args) == 0
+    (index,) = [p for p in (tmp_path / "cache").iterdir() if (p / COMPLETE).exists()]
+    (index / COMPLETE).unlink()
+    QA(location=index).delete(["demo-doomsday-clock-2017"])  # as if the ingest had stopped before it
+    assert len(QA(location=index).articles()) == 17
+    assert cli.main(args) == 0
+    assert len(QA(location=index).articles()) == 18 and (index / COMPLETE).exists()

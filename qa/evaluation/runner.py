@@ -3,6 +3,7 @@ recall too), then print, write and gate the results."""
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 import time
 from collections.abc import Callable
@@ -123,6 +124,14 @@ def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
 
 
 # ---- command line ------------------------------------------------------------------------
+COMPLETE = ".eval-complete"  # written into a cached index once its whole corpus is in
+
+
+def _mark_complete(index_dir, cached: bool) -> None:
+    if cached:
+        (Path(index_dir) / COMPLETE).write_text("the whole corpus is indexed\n")
+
+
 def main(args) -> int:
     """``qa eval``: see ``qa eval --help``."""
     from ..embeddings import DEFAULT_BACKEND, MODEL_NAME
@@ -149,6 +158,11 @@ def main(args) -> int:
         backend = settings().embed_backend or DEFAULT_BACKEND  # int8 vectors differ: their own index
         model = MODEL_NAME if backend != "onnx-int8" else f"{MODEL_NAME}#{backend}"
         index_dir = corpus_index_dir(corpus, cache, chunking, model)
+        if index_dir.exists() and not (index_dir / COMPLETE).exists():
+            # an ingest into the cache was stopped part-way (a large ingest commits batch by batch):
+            # measuring on part of the corpus would be wrong, so it is built again
+            shutil.rmtree(index_dir)
+    cached = not args.index
     span_mode = corpus.is_dir()
     engine = QA(location=index_dir, chunking=chunking)
     bar = Bars(not quiet)
@@ -156,6 +170,7 @@ def main(args) -> int:
     if span_mode:  # chunking-eval: corpora folder + span-labelled questions
         if not len(engine.store):
             engine.ingest(articles=load_chunking_corpora(corpus), progress=bar)
+            _mark_complete(index_dir, cached)
         result = span_recall(engine, questions_path, corpus, k=args.k if args.k != 10 else 5,
                              progress=lambda d, t: bar("questions", d, t))
         print(json.dumps(result, indent=2))
@@ -182,6 +197,7 @@ def main(args) -> int:
         report = engine.ingest([corpus], progress=bar)
         if report.failed:
             raise InputError(str(corpus), "; ".join(r for _, r in report.failed))
+        _mark_complete(index_dir, cached)
     mode = getattr(args, "mode", "extractive")
     metrics, rows = run(engine, questions, k=args.k, ignore_as_of=args.ignore_as_of,
                         progress=lambda d, t: bar("questions", d, t), mode=mode,
