@@ -113,10 +113,7 @@ def cmd_ask(args) -> int:
     if args.json:
         out = answer.to_dict()
         if args.with_text:  # the texts the offsets index, so any client can check each quote
-            out["articles"] = {d: {**engine.article(d).to_dict(), "text": t}
-                               for d, t in answer.article_texts.items()}
-            for a in out["articles"].values():
-                a.pop("original", None)
+            out["articles"] = {d: _article_json(engine.article(d), t) for d, t in answer.article_texts.items()}
         print(json.dumps(out, indent=2, ensure_ascii=False))
     else:
         _print_answer(answer)
@@ -124,14 +121,16 @@ def cmd_ask(args) -> int:
     return 0
 
 
+def _article_json(article, text: str) -> dict:
+    """An article for the JSON output: its metadata and ``text``, the text citation offsets index."""
+    return {**{k: v for k, v in article.to_dict().items() if k not in ("text", "original")}, "text": text}
+
+
 def cmd_show(args) -> int:
     """One article: metadata and the exact text that citation offsets index."""
     a = _engine(args).article(args.doc_id)
     if args.json:
-        d = a.to_dict()
-        d.pop("original", None)
-        d["text"] = a.source_text
-        print(json.dumps(d, indent=2, ensure_ascii=False))
+        print(json.dumps(_article_json(a, a.source_text), indent=2, ensure_ascii=False))
     else:
         meta = " · ".join(x for x in (a.source, a.published, a.url) if x)
         print(f"{a.title or a.id}\n{meta}\n\n{a.source_text}")

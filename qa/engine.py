@@ -167,7 +167,7 @@ class QA:
         timings["retrieve"] = (time.perf_counter() - t) * 1000
         # 2. extract: the answer in extractive mode, and the retrieval gate of generated modes
         t = time.perf_counter()
-        text_of = _article_texts(store)
+        text_of = _ArticleTexts(store)
         answerer = ExtractiveAnswerer(self.embedder, text_of, self.answer_config,
                                       term_weight=retriever.idf, cache=self.sentence_vectors)
         # a follow-up is matched with its context, but its own words decide which sentence answers it
@@ -221,7 +221,7 @@ class QA:
         self._refresh()
         store, retriever = self._snapshot
         passages = retriever.search(question, k=k, filters=Filters(as_of=check_date("as_of", as_of)))
-        text_of = _article_texts(store)
+        text_of = _ArticleTexts(store)
         v = verify_answer(answer_text, passages, text_of, self.scorer, drop_unsupported=drop_unsupported,
                           question=question)
         answer = Answer(question=question, text=v.text if not (v.abstained and drop_unsupported) else ABSTAIN_TEXT,
@@ -301,10 +301,6 @@ class _ArticleTexts:
         return self.article(doc_id).text
 
 
-def _article_texts(store: Store) -> _ArticleTexts:
-    return _ArticleTexts(store)
-
-
 def _keep_texts(answer: Answer, text_of: _ArticleTexts) -> None:
     """Carry the answer's offsets back to the user's own texts, and keep the cited articles' texts
     from the answer's own snapshot (see Answer.article_texts).
@@ -313,14 +309,9 @@ def _keep_texts(answer: Answer, text_of: _ArticleTexts) -> None:
     ``start``/``end`` are moved here to the text the user gave (``Article.source_text``, which
     ``QA.article``, ``qa show`` and ``qa ask --json --with-text`` return), and each quote becomes
     that text's slice, so ``source_text[start:end] == quote`` holds for the user's own file."""
-    maps: dict[str, list[int] | None] = {}
-
     def where(doc_id: str) -> list[int] | None:
-        if doc_id not in maps:
-            a = text_of.article(doc_id)
-            mapped = normalize_with_map(a.original) if a.original else None
-            maps[doc_id] = mapped[1] if mapped is not None and mapped[0] == a.text else None
-        return maps[doc_id]
+        a = text_of.article(doc_id)
+        return _source_map(a.original, a.text) if a.original else None
 
     drafts = answer.draft.citations if answer.draft else []
     for c in [*answer.citations, *drafts]:
@@ -335,6 +326,15 @@ def _keep_texts(answer: Answer, text_of: _ArticleTexts) -> None:
             p.chunk = replace(p.chunk, start=start, end=end, text=text_of.article(p.doc_id).original[start:end])
     cited = [c.doc_id for c in answer.citations] + [c.doc_id for c in drafts]
     answer.article_texts = {d: text_of.article(d).source_text for d in dict.fromkeys(cited)}
+
+
+@functools.lru_cache(maxsize=512)
+def _source_map(original: str, text: str) -> list[int] | None:
+    """Where each character of an article's normalised ``text`` came from in its ``original`` (None
+    when the map does not lead back to this very text); kept for the articles answered from most
+    often, since mapping a long article costs a millisecond or two."""
+    mapped = normalize_with_map(original)
+    return mapped[1] if mapped is not None and mapped[0] == text else None
 
 
 def _verdicts(v: Verification) -> list[Verdict]:

@@ -418,13 +418,17 @@ def load_csv_file(path: Path, skip: Skip | None = None) -> Iterator[Article]:
     return _stream_records(path, _csv_records, skip)
 
 
-LOADERS: dict[str, Callable[[Path], Iterable[Article]]] = {
-    **{s: load_text_file for s in TEXT_SUFFIXES},
-    **{s: load_html_file for s in HTML_SUFFIXES},
-    ".json": load_json_file,
+# record files are streamed, and may skip a bad record (see _stream_records)
+STREAM_LOADERS: dict[str, Callable[[Path, Skip | None], Iterable[Article]]] = {
     ".jsonl": load_jsonl_file,
     ".ndjson": load_jsonl_file,
     ".csv": load_csv_file,
+}
+LOADERS: dict[str, Callable[..., Iterable[Article]]] = {
+    **{s: load_text_file for s in TEXT_SUFFIXES},
+    **{s: load_html_file for s in HTML_SUFFIXES},
+    ".json": load_json_file,
+    **STREAM_LOADERS,
 }
 
 
@@ -450,9 +454,8 @@ def iter_file(path: str | Path, skip: Skip | None = None) -> Iterable[Article]:
     if loader is None:
         raise InputError(str(path), f"unsupported file type '{path.suffix or '(none)'}'; "
                          f"accepted: {', '.join(sorted(SUPPORTED_SUFFIXES))}")
-    if loader is load_jsonl_file or loader is load_csv_file:
-        return load_jsonl_file(path, skip) if loader is load_jsonl_file else load_csv_file(path, skip)
-    return loader(path)
+    stream = STREAM_LOADERS.get(path.suffix.lower())
+    return stream(path, skip) if stream is not None else loader(path)
 
 
 def expand_paths(paths: Iterable[str | Path]) -> Iterator[Path]:

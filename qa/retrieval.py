@@ -97,12 +97,12 @@ class Retriever:
         lex_hits: list[Hit] = []
         if mode in ("hybrid", "dense") and query_vec is None:
             query_vec = self.embedder.encode([query])[0]
-        vec = np.asarray(query_vec)
         # on a store that allows it, the lexical search runs in another thread while FAISS searches
         lexical = _LEXICAL.submit(self.lexical, query, n, allowed) \
             if mode == "hybrid" and self.store.concurrent_searches else None
         if mode in ("hybrid", "dense"):
-            dense_hits = self.dense(vec, n, allowed)
+            assert query_vec is not None  # embedded above
+            dense_hits = self.dense(query_vec, n, allowed)
         if lexical is not None:
             lex_hits = lexical.result()
         elif mode in ("hybrid", "lexical"):

@@ -162,92 +162,87 @@ def normalize_with_map(text: str) -> tuple[str, list[int]] | None:
     normalised text cannot be carried back, and the caller keeps them as they are.
     """
     src = valid_utf8(text)
-    chars: list[str] = []
-    where: list[int] = []
-    for m in re.finditer(r"\s+|\S+", src):  # NFKC word by word, then character by character inside a word
-        seg, s0 = m.group(), m.start()
-        out = unicodedata.normalize("NFKC", seg)
-        if out == seg:
-            chars.extend(seg)
-            where.extend(range(s0, s0 + len(seg)))
-            continue
-        parts = [unicodedata.normalize("NFKC", c) for c in seg]
-        if "".join(parts) == out:
-            for i, p in enumerate(parts):
-                chars.extend(p)
-                where.extend([s0 + i] * len(p))
-        else:  # composed across characters of the word: each output character points into the word
-            chars.extend(out)
-            where.extend(s0 + min(len(seg) - 1, j * len(seg) // max(1, len(out))) for j in range(len(out)))
-
-    def keep(pairs):
-        return [c for c, _ in pairs], [w for _, w in pairs]
-
-    pairs = list(zip(chars, where))
-    # CRLF and CR -> LF; control characters dropped
-    out_pairs: list[tuple[str, int]] = []
-    i = 0
-    while i < len(pairs):
-        c, w = pairs[i]
-        if c == "\r":
-            out_pairs.append(("\n", w))
-            i += 2 if i + 1 < len(pairs) and pairs[i + 1][0] == "\n" else 1
-            continue
-        if not _CONTROL.match(c):
-            out_pairs.append((c, w))
-        i += 1
-    pairs = out_pairs
-    while pairs and pairs[0][0].isspace():  # text.strip()
-        pairs.pop(0)
-    while pairs and pairs[-1][0].isspace():
-        pairs.pop()
-    lines: list[list[tuple[str, int]]] = [[]]
-    breaks: list[int] = []  # where each line break was
-    for c, w in pairs:
-        if c == "\n":
-            lines.append([])
-            breaks.append(w)
-        else:
-            lines[-1].append((c, w))
-    cleaned = []
-    for line in lines:  # _SPACES.sub(" ", line).strip()
-        s = "".join(c for c, _ in line)
-        new: list[tuple[str, int]] = []
-        pos = 0
-        for m in _SPACES.finditer(s):
-            new.extend(line[pos:m.start()])
-            new.append((" ", line[m.start()][1]))
-            pos = m.end()
-        new.extend(line[pos:])
-        while new and new[0][0].isspace():
-            new.pop(0)
-        while new and new[-1][0].isspace():
-            new.pop()
-        cleaned.append(new)
-    joined: list[tuple[str, int]] = []
-    as_paragraphs = lines_are_paragraphs(["".join(c for c, _ in line) for line in cleaned])
-    for k, line in enumerate(cleaned):
+    # the text and, beside it, where each of its characters came from; each step below rebuilds both
+    # from slices (a character-by-character loop only where a step changes single characters)
+    if unicodedata.is_normalized("NFKC", src):
+        s, where = src, list(range(len(src)))
+    else:  # NFKC word by word, then character by character inside a word
+        pieces: list[str] = []
+        where = []
+        for m in re.finditer(r"\s+|\S+", src):
+            seg, s0 = m.group(), m.start()
+            out = unicodedata.normalize("NFKC", seg)
+            pieces.append(out)
+            if out == seg:
+                where.extend(range(s0, s0 + len(seg)))
+                continue
+            parts = [unicodedata.normalize("NFKC", c) for c in seg]
+            if "".join(parts) == out:
+                for i, p in enumerate(parts):
+                    where.extend([s0 + i] * len(p))
+            else:  # composed across characters of the word: each output character points into the word
+                where.extend(s0 + min(len(seg) - 1, j * len(seg) // max(1, len(out))) for j in range(len(out)))
+        s = "".join(pieces)
+    if "\r" in s or _CONTROL.search(s):  # CRLF and CR -> LF; control characters dropped
+        chars, kept = [], []
+        i = 0
+        while i < len(s):
+            c = s[i]
+            if c == "\r":
+                chars.append("\n")
+                kept.append(where[i])
+                i += 2 if s.startswith("\n", i + 1) else 1
+                continue
+            if not _CONTROL.match(c):
+                chars.append(c)
+                kept.append(where[i])
+            i += 1
+        s, where = "".join(chars), kept
+    s, where = _strip_mapped(s, where)
+    lines: list[tuple[str, list[int]]] = []
+    breaks: list[int] = []  # where each line break came from
+    pos = 0
+    for line in s.split("\n"):  # each line: _SPACES.sub(" ", line).strip()
+        w = where[pos:pos + len(line)]
+        if pos + len(line) < len(s):
+            breaks.append(where[pos + len(line)])
+        pos += len(line) + 1
+        out_s, out_w, last = [], [], 0
+        for m in _SPACES.finditer(line):
+            out_s.append(line[last:m.start()] + " ")
+            out_w.extend(w[last:m.start()])
+            out_w.append(w[m.start()])
+            last = m.end()
+        out_s.append(line[last:])
+        out_w.extend(w[last:])
+        lines.append(_strip_mapped("".join(out_s), out_w))
+    as_paragraphs = lines_are_paragraphs([line for line, _ in lines])
+    sep = "\n\n" if as_paragraphs else "\n"
+    s = sep.join(line for line, _ in lines)
+    where = []
+    for k, (_, w) in enumerate(lines):
         if k:
-            joined.extend([("\n", breaks[k - 1])] * (2 if as_paragraphs else 1))
-        joined.extend(line)
+            where.extend([breaks[k - 1]] * len(sep))
+        where.extend(w)
     if not as_paragraphs:  # _MANY_NEWLINES.sub("\n\n", ...).strip()
-        s = "".join(c for c, _ in joined)
-        squeezed: list[tuple[str, int]] = []
-        pos = 0
+        out_s, out_w, last = [], [], 0
         for m in _MANY_NEWLINES.finditer(s):
-            squeezed.extend(joined[pos:m.start() + 2])
-            pos = m.end()
-        squeezed.extend(joined[pos:])
-        joined = squeezed
-        while joined and joined[0][0].isspace():
-            joined.pop(0)
-        while joined and joined[-1][0].isspace():
-            joined.pop()
-    out_chars, out_where = keep(joined)
-    normalised = "".join(out_chars)
-    if normalised != normalize_text(text):
+            out_s.append(s[last:m.start() + 2])
+            out_w.extend(where[last:m.start() + 2])
+            last = m.end()
+        out_s.append(s[last:])
+        out_w.extend(where[last:])
+        s, where = _strip_mapped("".join(out_s), out_w)
+    if s != normalize_text(text):
         return None
-    return normalised, [*out_where, len(src)]
+    return s, [*where, len(src)]
+
+
+def _strip_mapped(s: str, where: list[int]) -> tuple[str, list[int]]:
+    """``s.strip()`` and the same cut of ``where``."""
+    head = len(s) - len(s.lstrip())
+    kept = s.strip()
+    return kept, where[head:head + len(kept)]
 
 
 def source_span(where: list[int], start: int, end: int) -> tuple[int, int]:
