@@ -7,9 +7,9 @@
 """
 from .engine import QA, ask, get_engine
 from .errors import EmptyIndexError, IndexError_, IndexLockedError, InputError, QAError
-from .types import Answer, AnswerMode, Article, Chunk, Citation, Filters, Passage, Query, RetrievalMode, Turn, Verdict
+from .types import Answer, AnswerMode, Article, Chunk, Citation, Filters, Passage, Query, RetrievalMode, Retrieved, Turn, Verdict
 
 __all__ = ["QA", "ask", "get_engine", "Answer", "AnswerMode", "Article", "Chunk", "Citation", "Filters", "Passage",
-           "Query", "RetrievalMode", "Turn", "Verdict",
+           "Query", "Retrieved", "RetrievalMode", "Turn", "Verdict",
            "QAError", "InputError", "IndexError_", "IndexLockedError", "EmptyIndexError"]
 __version__ = "0.1.0"

@@ -39,7 +39,7 @@ from .retrieval import Retriever
 from .stores import Store, current_generation, describe, normalize_source, open_store
 from .support import SupportScorer
 from .text import normalize_with_map, source_span
-from .types import Answer, AnswerMode, Article, Filters, Query, Verdict, check_date
+from .types import Answer, AnswerMode, Article, Filters, Passage, Query, Retrieved, Verdict, check_date
 from .verify import Verification, verify_answer
 
 
@@ -114,9 +114,27 @@ class QA:
     def query(self, question: str | Query, **options) -> Query:
         """The checked Query for ``question`` and its options (see ``Query``); QAError when bad."""
         if isinstance(question, Query):
-            return Query.build(question.question, max_chars=settings().max_question_chars,
-                               **{**{o: getattr(question, o) for o in Query.OPTIONS}, **options})
-        return Query.build(question, max_chars=settings().max_question_chars, **options)
+            query = Query.build(question.question, max_chars=settings().max_question_chars,
+                                **{**{o: getattr(question, o) for o in Query.OPTIONS}, **options})
+        else:
+            query = Query.build(question, max_chars=settings().max_question_chars, **options)
+        self.check_sources(query.sources)
+        return query
+
+    def check_sources(self, sources: Iterable[str]) -> None:
+        """QAError naming the indexed sources when a filter asks for one the index does not hold
+        (a typo would otherwise search nothing and abstain, as if the articles did not say)."""
+        wanted = [s for s in sources if s]
+        if not wanted:
+            return
+        self._refresh()
+        known = self.store.source_counts()
+        have = {normalize_source(k) for k in known}
+        missing = [s for s in wanted if normalize_source(s) not in have]
+        if missing:
+            listed = sorted(known, key=lambda k: -known[k])
+            shown = ", ".join(listed[:20]) + (f" … ({len(listed)} in all)" if len(listed) > 20 else "")
+            raise QAError(f"unknown source {missing[0]!r}; the index holds: {shown or 'no sources'}")
 
     def ask(self, question: str | Query, on_token: Callable[[str], None] | None = None, **options) -> Answer:
         """Answer ``question`` from the indexed articles, with citations, or abstain.
@@ -129,19 +147,33 @@ class QA:
         for event in self.ask_stream(question, **options):
             if isinstance(event, Answer):
                 answer = event
-            elif on_token is not None:
+            elif on_token is not None and isinstance(event, str):
                 on_token(event)
         assert answer is not None
         return answer
 
-    def ask_stream(self, question: str | Query, **options) -> Iterator[str | Answer]:
-        """Like ``ask``, as a generator: the model's text deltas (generated modes), then the Answer.
-        The question and its options are checked before the first event (QAError)."""
+    def ask_stream(self, question: str | Query, *, passages_first: bool = False,
+                   **options) -> Iterator[str | Retrieved | Answer]:
+        """Like ``ask``, as a generator: the model's text deltas (generated modes), then the Answer;
+        ``passages_first``: a ``Retrieved`` event with the passages (offsets into the users' texts) as
+        soon as they are found. The question and its options are checked before the first event (QAError)."""
         query = self.query(question, **options)
         model = get_model(query.mode.value) if query.mode is not AnswerMode.EXTRACTIVE else None  # fail fast
-        return self._answer(query, model)
+        return self._answer(query, model, passages_first)
 
-    def _answer(self, q: Query, model) -> Iterator[str | Answer]:
+    def search(self, query: str | Query, **options) -> list[Passage]:
+        """The passages retrieval finds for ``query`` (options as for ``ask``: k, as_of, sources,
+        date_from, date_to, retrieval), their offsets and texts those of the users' own texts."""
+        q = self.query(query, **options)
+        self._refresh()
+        store, retriever = self._snapshot
+        if not len(store):
+            return []
+        passages = retriever.search(q.search_query or q.question, k=q.k or self.retrieval_config.k,
+                                    filters=q.filters, mode=q.retrieval)
+        return _source_passages(passages, _ArticleTexts(store))
+
+    def _answer(self, q: Query, model, passages_first: bool = False) -> Iterator[str | Retrieved | Answer]:
         mode = q.mode.value
         overrides = {"verify": q.verify, "gate": q.gate, "drop_unsupported": q.drop_unsupported}
         gen_cfg = replace(self.generation_config, **{k_: v for k_, v in overrides.items() if v is not None})
@@ -165,9 +197,11 @@ class QA:
         passages = retriever.search(query, k=q.k or self.retrieval_config.k, filters=filters, mode=q.retrieval,
                                     query_vec=qvec)
         timings["retrieve"] = (time.perf_counter() - t) * 1000
+        text_of = _ArticleTexts(store)
+        if passages_first:
+            yield Retrieved(passages=_source_passages(passages, text_of))
         # 2. extract: the answer in extractive mode, and the retrieval gate of generated modes
         t = time.perf_counter()
-        text_of = _ArticleTexts(store)
         answerer = ExtractiveAnswerer(self.embedder, text_of, self.answer_config,
                                       term_weight=retriever.idf, cache=self.sentence_vectors)
         # a follow-up is matched with its context, but its own words decide which sentence answers it
@@ -319,13 +353,22 @@ def _keep_texts(answer: Answer, text_of: _ArticleTexts) -> None:
         if w is not None:
             c.start, c.end = source_span(w, c.start, c.end)
             c.quote = text_of.article(c.doc_id).original[c.start:c.end]
-    for p in answer.passages:
-        w = where(p.doc_id)
-        if w is not None:
-            start, end = source_span(w, p.chunk.start, p.chunk.end)
-            p.chunk = replace(p.chunk, start=start, end=end, text=text_of.article(p.doc_id).original[start:end])
+    answer.passages = _source_passages(answer.passages, text_of)
     cited = [c.doc_id for c in answer.citations] + [c.doc_id for c in drafts]
     answer.article_texts = {d: text_of.article(d).source_text for d in dict.fromkeys(cited)}
+
+
+def _source_passages(passages: list[Passage], text_of: _ArticleTexts) -> list[Passage]:
+    """The passages with their chunks' offsets and texts moved to the users' own texts."""
+    out = []
+    for p in passages:
+        a = text_of.article(p.doc_id)
+        w = _source_map(a.original, a.text) if a.original else None
+        if w is not None:
+            start, end = source_span(w, p.chunk.start, p.chunk.end)
+            p = replace(p, chunk=replace(p.chunk, start=start, end=end, text=a.original[start:end]))
+        out.append(p)
+    return out
 
 
 @functools.lru_cache(maxsize=512)

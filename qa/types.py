@@ -247,6 +247,13 @@ class Citation:
 
 
 @dataclass(frozen=True)
+class Retrieved:
+    """The first event of ``QA.ask_stream(..., passages_first=True)``: the passages found, before
+    the answer is written."""
+    passages: list[Passage]
+
+
+@dataclass(frozen=True)
 class Verdict:
     """What the verifier (qa.verify) decided about one generated sentence."""
     sentence: str

@@ -49,8 +49,13 @@ def test_as_of_changes_the_answer(demo_engine):
 
 
 def test_source_filter(demo_engine):
-    a = demo_engine.ask("Who will mediate the Astana talks?", sources=["nowhere.example"])
-    assert a.abstained and not a.passages
+    """An unknown source is an error naming the indexed ones, never a silent search of nothing."""
+    with pytest.raises(QAError, match="unknown source 'nowhere.example'; the index holds: Demo Wire"):
+        demo_engine.ask("Who will mediate the Astana talks?", sources=["nowhere.example"])
+    with pytest.raises(QAError, match="unknown source"):
+        demo_engine.search("Astana", sources=["Demo Wire", "nowhere.example"])
+    a = demo_engine.ask("Who will mediate the Astana talks?", sources=["demo wire"])  # sources match loosely
+    assert not a.abstained and all(p.source == "Demo Wire" for p in a.passages)
 
 
 @needs_shared("seed")
