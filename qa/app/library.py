@@ -5,10 +5,6 @@ type and size, then ingested as one atomic change; a failure of any kind leaves 
 """
 import html
 import logging
-import os
-import re
-import shutil
-import uuid
 from pathlib import Path
 
 import gradio as gr
@@ -16,16 +12,10 @@ import gradio as gr
 from ..config import Settings
 from ..errors import QAError
 from .render import public_message
+from .uploads import UPLOAD_TYPES, keep_upload, new_batch, safe_upload_name
 
 LOG = logging.getLogger("newsqa.app")
-UPLOAD_TYPES = [".txt", ".md", ".markdown", ".html", ".htm", ".json", ".jsonl", ".ndjson", ".csv"]
-
-
-def safe_upload_name(name: str) -> str:
-    """A file name that cannot leave the upload folder: basename, safe characters, no dot-files."""
-    base = os.path.basename(str(name).replace("\\", "/"))
-    base = re.sub(r"[^\w.\-]+", "_", base).lstrip(".") or "upload"
-    return base[:120]
+__all__ = ["Library", "UPLOAD_TYPES", "safe_upload_name"]
 
 
 class Library:
@@ -82,22 +72,15 @@ class Library:
 
     def add_files(self, files, progress) -> list[str]:
         lines = []
-        batch = self.uploads / uuid.uuid4().hex[:12]
-        batch.mkdir(parents=True, exist_ok=True)
+        batch = new_batch(self.uploads)
         accepted = []
         for f in files:
             src = Path(f if isinstance(f, str) else getattr(f, "name", str(f)))
-            name = safe_upload_name(getattr(f, "orig_name", None) or src.name)
-            if Path(name).suffix.lower() not in UPLOAD_TYPES:
-                lines.append(f"**Failed** {html.escape(name)}: unsupported type; accepted: {', '.join(UPLOAD_TYPES)}")
+            dest, refused = keep_upload(batch, getattr(f, "orig_name", None) or src.name, src, src.stat().st_size,
+                                        self.env.max_file_mb)
+            if dest is None:
+                lines.append(f"**Failed** {html.escape(refused)}")
                 continue
-            if src.stat().st_size > self.env.max_file_mb * 1024 * 1024:
-                lines.append(f"**Failed** {html.escape(name)}: larger than {self.env.max_file_mb:g} MB")
-                continue
-            dest = batch / name
-            while dest.exists():
-                dest = batch / f"{dest.stem}_1{dest.suffix}"
-            shutil.copyfile(src, dest)
             accepted.append(dest)
 
         def on_progress(stage: str, done: int, total: int) -> None:
