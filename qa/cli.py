@@ -23,6 +23,7 @@ EXAMPLES = """examples:
   qa migrate --to postgresql://user@dbhost/news
   qa --store postgresql://user@dbhost/news ask "Who will mediate the Astana talks?"
   qa serve --port 7860
+  qa mcp
   qa eval eval/sets/demo.jsonl --corpus demo/articles.jsonl --out eval_out/
 """
 
@@ -210,10 +211,21 @@ def cmd_migrate(args) -> int:
 
 
 def cmd_serve(args) -> int:
-    from .app.serving import launch
+    from .app.serving import launch, read_auth
+    from .server.security import plan, read_keys
 
+    plan(args.host, read_auth(args.auth_file), read_keys(args.api_keys_file), args.insecure)  # refuse early
     launch(index_dir=args.index or default_location(), host=args.host, port=args.port, auth_file=args.auth_file,
-           insecure=args.insecure)
+           insecure=args.insecure, api_keys_file=args.api_keys_file, cors_origins=tuple(args.cors_origin),
+           workers=args.workers)
+    return 0
+
+
+def cmd_mcp(args) -> int:
+    """The MCP tools over stdio, for desktop hosts (Claude Desktop, IDE assistants)."""
+    from .server.mcp_tools import main as mcp_main
+
+    mcp_main(args.index or default_location())
     return 0
 
 
@@ -334,13 +346,18 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--quiet", action="store_true", help="no progress bars")
     s.set_defaults(func=cmd_migrate)
 
-    s = sub.add_parser("serve", help="start the chat app (127.0.0.1 unless --host; a login from QA_AUTH or "
-                       "--auth-file is required beyond this machine, or --insecure for a read-only app)")
+    s = sub.add_parser("serve", help="serve the chat page, the /v1 API, OpenAI-compatible chat and MCP (/mcp) from "
+                       "one process (127.0.0.1 unless --host; beyond this machine a login and API keys, or "
+                       "--insecure for read-only)")
     s.add_argument("--port", type=int, default=7860)
     from .app.serving import add_serving_options
 
     add_serving_options(s)
     s.set_defaults(func=cmd_serve)
+
+    s = sub.add_parser("mcp", help="the MCP tools (search_news, ask_news, get_article, list_sources) over stdio, "
+                       "for an MCP host")
+    s.set_defaults(func=cmd_mcp)
 
     s = sub.add_parser("llm-server", help="serve the packaged local model as an OpenAI-compatible endpoint")
     s.add_argument("--host", default="127.0.0.1")

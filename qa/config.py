@@ -54,6 +54,11 @@ ENVIRONMENT: tuple[Variable, ...] = (
     Variable("QA_OPENAI_TIMEOUT", "60", "seconds to wait for it", "openai_timeout"),
     Variable("QA_PORT", "7860", "port of the chat app", "port"),
     Variable("QA_AUTH", "", "user:password[,user:password] logins for the chat app (prefer --auth-file)", "auth"),
+    Variable("QA_API_KEYS", "", "API keys for /v1 and /mcp, comma-separated (prefer --api-keys-file)", "api_keys"),
+    Variable("QA_MAX_REQUEST_MB", "100", "largest request body of qa serve's upload (other /v1 and /mcp bodies: 1 MB)",
+             "max_request_mb"),
+    Variable("QA_ANSWER_WORKERS", "0", "qa serve: processes answering extractive questions (0: one per core, "
+             "1: answer in the server process)", "answer_workers"),
     Variable("QA_MAX_UPLOAD_FILES", "20", "files per upload in the chat app", "max_upload_files"),
     Variable("QA_UPLOAD_DIR", "", "where the chat app keeps uploads (default: uploads/ in the index folder)",
              "upload_dir"),
@@ -90,6 +95,9 @@ class Settings:
     openai_timeout: float
     port: int
     auth: str
+    api_keys: str
+    max_request_mb: float
+    answer_workers: int
     max_upload_files: int
     upload_dir: str
     feedback_file: str
@@ -125,6 +133,14 @@ def settings(environ: Mapping[str, str] | None = None) -> Settings:
     cache = values["cache_dir"] or os.path.join(env.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "newsqa")
     values["cache_dir"] = Path(cache).expanduser()
     return Settings(**values)
+
+
+def set_variable(name: str, value: str) -> None:
+    """Set one declared variable for this process and the processes it starts (qa serve's answer
+    workers take ``QA_THREADS=1`` so that they share the cores)."""
+    if name not in {v.name for v in ENVIRONMENT}:
+        raise KeyError(f"{name} is not a variable of ENVIRONMENT")
+    os.environ[name] = value
 
 
 def offline_environment() -> None:

@@ -86,3 +86,69 @@ def index_location(request, tmp_path, monkeypatch):
     uri = request.getfixturevalue("pg_uri")
     monkeypatch.setenv("QA_PG_SCHEMA", f"test_{next(_SCHEMAS)}")
     return uri
+
+
+# ---- a real `qa serve` process ----------------------------------------------------------------
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Served:
+    """A `qa serve` process on a free port: ``url``, ``log()`` (its output so far), ``stop()``."""
+
+    def __init__(self, index, *args: str, env: dict | None = None, host: str = "127.0.0.1", within: float = 180):
+        import subprocess
+        import sys
+        import tempfile
+        import time
+
+        import httpx
+
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.out = tempfile.NamedTemporaryFile("w+", suffix=".log", delete=False)
+        full_env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1", **(env or {})}
+        for name in ("QA_API_KEYS", "QA_AUTH"):
+            if env is None or name not in env:
+                full_env.pop(name, None)
+        self.proc = subprocess.Popen([sys.executable, "-m", "qa.cli", "--index", str(index), "serve", "--host", host,
+                                      "--port", str(self.port), *args], cwd=ROOT, env=full_env,
+                                     stdout=self.out, stderr=subprocess.STDOUT, text=True)
+        deadline = time.time() + within
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"qa serve exited {self.proc.returncode}: {self.log()}")
+            try:
+                if httpx.get(self.url + "/healthz", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.3)
+        self.stop()
+        raise RuntimeError(f"qa serve did not start in {within:g} s: {self.log()}")
+
+    def log(self) -> str:
+        return Path(self.out.name).read_text(encoding="utf-8", errors="replace")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=20)
+        except Exception:  # noqa: BLE001
+            self.proc.kill()
+
+
+@pytest.fixture(scope="session")
+def demo_index(tmp_path_factory):
+    """The demo corpus indexed with the real MiniLM, once per session (read-only for tests: copy it to write)."""
+    import subprocess
+    import sys
+
+    idx = tmp_path_factory.mktemp("demo-index") / "idx"
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    subprocess.run([sys.executable, "-m", "qa.cli", "--index", str(idx), "ingest", "--quiet", str(DEMO)], env=env,
+                   check=True, cwd=ROOT, timeout=600, capture_output=True)
+    return idx

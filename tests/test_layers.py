@@ -13,7 +13,7 @@ LAYERS = [
     ("retrieval", ["qa.retrieval", "qa.loaders", "qa.chunking", "qa.ingest"]),
     ("answering", ["qa.answer", "qa.verify", "qa.generate"]),
     ("engine", ["qa.engine"]),
-    ("surfaces", ["qa.cli", "qa.app", "qa.evaluation", "qa.testing", "qa"]),
+    ("surfaces", ["qa.cli", "qa.app", "qa.server", "qa.llamaindex", "qa.evaluation", "qa.testing", "qa"]),
 ]
 
 

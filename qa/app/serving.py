@@ -2,11 +2,11 @@
 
 Binds 127.0.0.1 unless told otherwise, never creates a public share link, sends no analytics.
 Beyond loopback the page needs a login (``--auth-file`` or ``QA_AUTH``), or ``--insecure``, which
-serves it read-only.
+serves it read-only. The page is served by ``qa serve``'s one process (qa/server/app.py), beside
+the /v1 API, OpenAI-compatible chat and MCP.
 """
 import argparse
 import ipaddress
-import logging
 import sys
 from pathlib import Path
 
@@ -61,52 +61,51 @@ def read_auth(auth_file: str | None = None) -> list[tuple[str, str]] | None:
     return creds
 
 
-def serving_plan(host: str, creds, insecure: bool) -> bool:
-    """Whether upload/delete are on. Refuses (QAError) to serve beyond loopback without a login
-    unless ``insecure``; then the app is read-only."""
-    if creds or is_loopback(host):
-        return True
-    if not insecure:
-        raise QAError(f"refusing to serve on {host} without a password: anyone who can reach this "
-                         f"machine could read, upload and delete articles. Set QA_AUTH=user:password or "
-                         f"--auth-file FILE, bind 127.0.0.1, or pass --insecure to serve read-only "
-                         f"(questions only, no upload or delete).")
-    print(f"warning: serving on {host} without a password (--insecure): read-only, upload and delete are off",
-          file=sys.stderr)
-    return False
+def serving_plan(host: str, creds, insecure: bool, keys: tuple[str, ...] = ()) -> bool:
+    """Whether upload/delete are on. Refuses (QAError) to serve beyond loopback without a login or
+    an API key unless ``insecure``; then everything is read-only (qa.server.security.plan)."""
+    from ..server.security import plan
+
+    return plan(host, creds, keys, insecure).allow_writes
 
 
 def launch(index_dir: str | None = None, host: str = "127.0.0.1", port: int = 7860, auth_file: str | None = None,
-           insecure: bool = False):
-    creds = read_auth(auth_file)
-    allow_writes = serving_plan(host, creds, insecure)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    from .layout import build_app
-    from .render import CSS
+           insecure: bool = False, api_keys_file: str | None = None, cors_origins: tuple[str, ...] = (),
+           workers: int | None = None):
+    """Serve the page, /v1, /v1/chat/completions and /mcp from one process (qa.server.app.serve)."""
+    from ..server.app import serve
 
-    demo, _ = build_app(index_dir, allow_writes=allow_writes)
-    print(f"News QA on http://{host}:{port}/", file=sys.stderr)
-    demo.queue(default_concurrency_limit=4).launch(
-        server_name=host, server_port=port, share=False, auth=creds, show_error=False, css=CSS,
-        max_file_size=f"{int(settings().max_file_mb)}mb", footer_links=[], quiet=True)
+    serve(index_dir, host=host, port=port, auth_file=auth_file, api_keys_file=api_keys_file, insecure=insecure,
+          cors_origins=cors_origins, workers=workers)
 
 
 class _RefuseArgvAuth(argparse.Action):
     """``--auth user:pass`` would show the password to every user of the machine (``ps``)."""
 
     def __call__(self, parser, namespace, values, option_string=None):
+        if option_string == "--api-key":
+            parser.error("--api-key on the command line is visible to every user (ps); "
+                         "set QA_API_KEYS=KEY or use --api-keys-file FILE")
         parser.error("--auth on the command line is visible to every user (ps); "
                      "set QA_AUTH=user:password or use --auth-file FILE")
 
 
 def add_serving_options(ap: argparse.ArgumentParser) -> None:
-    """--host, --auth-file, --insecure (and a refusal of --auth): shared by app.py and ``qa serve``."""
+    """--host, --auth-file, --api-keys-file, --insecure, --cors-origin, --workers (and a refusal of
+    --auth / --api-key): shared by app.py and ``qa serve``."""
     ap.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
-    ap.add_argument("--auth-file", help="file of user:password lines required to open the app "
+    ap.add_argument("--auth-file", help="file of user:password lines required to open the page "
                     "(or set QA_AUTH=user:password)")
+    ap.add_argument("--api-keys-file", help="file of API keys (one per line) required on /v1 and /mcp as "
+                    "Authorization: Bearer KEY (or set QA_API_KEYS)")
     ap.add_argument("--insecure", action="store_true", help="allow a non-loopback --host without a password "
-                    "(read-only: upload and delete are off)")
+                    "or API key (read-only: upload and delete are off on every surface)")
+    ap.add_argument("--cors-origin", action="append", default=[], metavar="ORIGIN",
+                    help="let browser pages from ORIGIN call the API (repeatable; default: none)")
+    ap.add_argument("--workers", type=int, default=None, help="processes answering questions "
+                    "(default QA_ANSWER_WORKERS, 0: one per core)")
     ap.add_argument("--auth", help=argparse.SUPPRESS, action=_RefuseArgvAuth)
+    ap.add_argument("--api-key", help=argparse.SUPPRESS, action=_RefuseArgvAuth)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -119,10 +118,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--no-demo", action="store_true", help="do not index the demo corpus on first run")
     a = ap.parse_args(argv)
     try:
-        serving_plan(a.host, read_auth(a.auth_file), a.insecure)  # refuse before indexing anything
+        from ..server.security import plan, read_keys
+
+        plan(a.host, read_auth(a.auth_file), read_keys(a.api_keys_file), a.insecure)  # refuse before indexing
         if not a.no_demo:
             ensure_demo_index(a.index)
-        launch(a.index, a.host, a.port, a.auth_file, a.insecure)
+        launch(a.index, a.host, a.port, a.auth_file, a.insecure, a.api_keys_file, tuple(a.cors_origin), a.workers)
     except QAError as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)
