@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from . import conversation
 from .answer import ABSTAIN_TEXT, EMPTY_TEXT, ExtractiveAnswerer, SentenceVectors
@@ -35,6 +36,7 @@ from .errors import QAError
 from .generate import GenerativeAnswerer, draft_answer
 from .ingest import IngestReport, Progress, delete, ingest
 from .llm import get_model
+from .loaders import article_from_document
 from .retrieval import Retriever
 from .stores import Store, current_generation, describe, normalize_source, open_store
 from .support import SupportScorer
@@ -274,14 +276,21 @@ class QA:
             c.support = self.scorer.score(c.quote, evidence).score
 
     # ---- managing the index -----------------------------------------------------------
-    def ingest(self, paths: Iterable[str | Path] = (), articles: list[Article] | None = None,
+    def ingest(self, paths: Iterable[str | Path] = (), articles: Iterable[Any] | None = None,
                progress: Progress | None = None, strict: bool = False, wait: float | None = None,
                on_wait: Callable[[str], None] | None = None) -> IngestReport:
-        """Add/update articles from files, folders and/or Article objects (atomic per batch, incremental).
+        """Add/update articles from files, folders and/or ``articles``: Article objects or LlamaIndex
+        ``Document``s (qa.loaders.article_from_document), atomic per batch and incremental.
         A malformed JSONL line or CSV row is skipped and listed in ``report.skipped`` (``strict``: the
         whole file is refused). Another writer is waited for up to ``wait`` seconds (default
         QA_LOCK_TIMEOUT), ``on_wait`` told once that it waits."""
-        report = ingest(paths, self.location, self.embedder, self.chunking, progress, articles=articles,
+        given = []
+        for i, a in enumerate(articles or []):
+            try:
+                given.append(a if isinstance(a, Article) else article_from_document(a))
+            except ValueError as e:
+                raise QAError(f"document {i} ({getattr(a, 'id_', type(a).__name__)}): {e}; nothing was indexed") from None
+        report = ingest(paths, self.location, self.embedder, self.chunking, progress, articles=given,
                         strict=strict, wait=wait, on_wait=on_wait)
         self._refresh()
         return report

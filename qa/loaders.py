@@ -124,6 +124,22 @@ def make_article(record: dict[str, Any], origin: str, fallback_id: str) -> Artic
     )
 
 
+def article_from_document(doc: Any) -> Article:
+    """An Article from a LlamaIndex ``Document`` (duck-typed: its text, ``metadata`` and ``id_``), so
+    ``SimpleDirectoryReader`` and LlamaIndex's readers feed ``QA.ingest``. The metadata's title,
+    source, url and published date (any accepted field name) are used; the title defaults to the
+    file name; the id is ``metadata["id"]``, else the Document's own id (pass
+    ``filename_as_id=True`` to ``SimpleDirectoryReader`` for ids that stay the same between runs)."""
+    meta = dict(getattr(doc, "metadata", None) or {})
+    text = doc.get_content() if hasattr(doc, "get_content") else getattr(doc, "text", "")
+    given_id = next((meta[k] for k in FIELD_ALIASES["id"] if meta.get(k)), None) or getattr(doc, "id_", None)
+    record = {**{k: v for k, v in meta.items() if isinstance(v, (str, int, float))}, "text": text, "id": given_id}
+    if not any(meta.get(k) for k in FIELD_ALIASES["title"]) and meta.get("file_name"):
+        record["title"] = Path(str(meta["file_name"])).stem
+    origin = str(meta.get("file_path") or meta.get("file_name") or "llamaindex")
+    return make_article(record, origin, "doc-" + content_hash(str(text))[:16])
+
+
 def _original(raw: str, text: str) -> str:
     """The user's text, kept when normalisation changed it and its offsets can be carried back to it
     (qa.text.normalize_with_map); "" otherwise (then citations index the normalised text)."""
