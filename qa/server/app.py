@@ -112,8 +112,10 @@ def build_server(location: str | None = None, policy: Policy | None = None, work
         from ..app.layout import build_app
         from ..app.render import CSS
 
+        # the page's handlers mostly wait (on a worker process, or between the words of a growing
+        # answer): more of them at once than cores keeps a queue of 20 users short
         demo, _ = build_app(allow_writes=policy.allow_writes, engine=engine, ask_stream=answerer.ask_stream,
-                            upload_dir=str(uploads))
+                            upload_dir=str(uploads), answer_slots=max(4, 10 * answerer.workers))
         demo.queue(default_concurrency_limit=8)
         app = gr.mount_gradio_app(app, demo, path="/", auth=policy.logins, css=CSS, show_error=False,
                                   max_file_size=f"{int(settings().max_file_mb)}mb", footer_links=[])
