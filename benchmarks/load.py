@@ -129,11 +129,27 @@ class Phase:
                 "first_errors": self.errors[:5]}
 
 
-def _asker(surface: str, url: str, questions: list, phase: Phase, n: int, until):
+class Questions:
+    """news-dev's questions, shuffled once and handed out in turn to every client of every phase: a
+    question comes again only after all 1,558 have been asked (then the workers' caches know it)."""
+
+    def __init__(self, questions: list):
+        self.items = list(questions)
+        random.Random(5).shuffle(self.items)
+        self.i = 0
+        self.lock = threading.Lock()
+
+    def next(self) -> dict:
+        with self.lock:
+            q = self.items[self.i % len(self.items)]
+            self.i += 1
+            return q
+
+
+def _asker(surface: str, url: str, questions: Questions, phase: Phase, n: int, until):
     import httpx
 
     def run() -> None:
-        rng = random.Random(n * 7919 + len(phase.lat))
         if surface == "api":
             client = httpx.Client(base_url=url, timeout=60)
         else:
@@ -141,7 +157,7 @@ def _asker(surface: str, url: str, questions: list, phase: Phase, n: int, until)
 
             client = Client(url + "/", verbose=False)
         while not until():
-            q = rng.choice(questions)
+            q = questions.next()
             t = time.perf_counter()
             try:
                 if surface == "api":
@@ -222,7 +238,7 @@ def main() -> int:
     if not (NEWS / "questions.jsonl").exists():
         print(f"{NEWS} is absent: the load test asks news-dev questions", file=sys.stderr)
         return 0
-    questions = [json.loads(x) for x in (NEWS / "questions.jsonl").read_text().splitlines() if x.strip()]
+    questions = Questions([json.loads(x) for x in (NEWS / "questions.jsonl").read_text().splitlines() if x.strip()])
     corpus_ids = [json.loads(x)["id"] for x in (NEWS / "corpus.jsonl").open().readlines()[:10]]
     cores = os.cpu_count() or 1
     results: dict = {"cores": cores, "clients": a.clients, "surfaces": {}}
@@ -249,7 +265,7 @@ def main() -> int:
                     return 1
                 time.sleep(0.2)
         for k, surface in enumerate(a.surfaces.split(",")):
-            out: dict = {}
+            out: dict = {"first_question": questions.i}
             # warm-up: every worker's sentence cache and the client paths
             warm = Phase()
             stop = time.time() + 5
@@ -264,6 +280,7 @@ def main() -> int:
             _run([threading.Thread(target=_asker(surface, url, questions, many, i, _deadline(stop2)))
                   for i in range(a.clients)], many)
             out["clients"] = many.summary()
+            out["questions_asked"] = questions.i - out["first_question"]
             busy = Phase()
             upload = _bulletins(400, work, prefix=f"load{k}-")
             doomed = [f"load{k}-{i}" for i in range(50)] + corpus_ids[5 * k:5 * k + 5]
