@@ -166,6 +166,11 @@ def test_chat_in_a_real_browser(server, tmp_path):
         _eventually(lambda: feedback.exists() and feedback.read_text().strip(), "the feedback was not saved")
         rec = json.loads(feedback.read_text().splitlines()[-1])
         assert rec["vote"] == "up" and rec["question"] == "Who will mediate the Astana talks?" and rec["citations"]
+        # the same process serves the API beside the page: the page's quote is the API's article text
+        api = page.request.post(url.rstrip("/") + "/v1/ask", data={"question": "Who will mediate the Astana talks?"})
+        cited = api.json()["citations"][0]
+        text = page.request.get(url.rstrip("/") + f"/v1/articles/{cited['doc_id']}").json()["text"]
+        assert text[cited["start"]:cited["end"]] == cited["quote"] == quote
         # 4. a follow-up that only makes sense with the previous turn
         bot = _ask(page, "What did Russia, Turkey and Iran agree on in Astana?")
         expect(bot).to_contain_text("monitor", timeout=90000)
