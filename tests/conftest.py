@@ -152,3 +152,14 @@ def demo_index(tmp_path_factory):
     subprocess.run([sys.executable, "-m", "qa.cli", "--index", str(idx), "ingest", "--quiet", str(DEMO)], env=env,
                    check=True, cwd=ROOT, timeout=600, capture_output=True)
     return idx
+
+
+def sse_events(response) -> list[tuple[str | None, object]]:
+    """The (event, JSON data) pairs of a streamed server-sent-events reply (httpx)."""
+    events, name = [], None
+    for line in response.iter_lines():
+        if line.startswith("event:"):
+            name = line.split(":", 1)[1].strip()
+        elif line.startswith("data:"):
+            events.append((name, json.loads(line.split(":", 1)[1])))
+    return events

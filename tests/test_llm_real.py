@@ -148,24 +148,17 @@ def test_cli_streams_the_draft_and_prints_the_verified_answer(seed_engine):
 def test_http_api_streams_the_local_models_tokens_then_the_verified_answer(demo_index):
     """POST /v1/ask mode=local, stream: passages first, the model's tokens, each verified citation,
     then the answer; the OpenAI-compatible model id newsqa-local answers with the verified text."""
-    import json as _json
-
     import httpx
     from openai import OpenAI
 
-    from conftest import Served
+    from conftest import Served, sse_events
 
     served = Served(demo_index, "--workers", "1")
     try:
-        events, name = [], None
         with httpx.stream("POST", served.url + "/v1/ask", timeout=600, json={
                 "question": "Who will mediate the Astana talks?", "mode": "local", "stream": True}) as r:
             assert r.status_code == 200
-            for line in r.iter_lines():
-                if line.startswith("event:"):
-                    name = line.split(":", 1)[1].strip()
-                elif line.startswith("data:"):
-                    events.append((name, _json.loads(line.split(":", 1)[1])))
+            events = sse_events(r)
         kinds = [k for k, _ in events]
         assert kinds[0] == "passages" and kinds[-1] == "answer" and "token" in kinds, kinds
         first_citation = kinds.index("citation") if "citation" in kinds else len(kinds) - 1

@@ -7,7 +7,7 @@ import shutil
 import httpx
 import pytest
 
-from conftest import Served
+from conftest import Served, sse_events
 
 ASTANA = "Who will mediate the Astana talks?"
 # a text that normalisation changes (CRLF, curly quotes, a blank-line paragraph, a ligature): offsets
@@ -66,12 +66,7 @@ def test_ask_streams_passages_then_citations_then_the_answer(api):
                 {"json": {"question": ASTANA}, "headers": {"Accept": "text/event-stream"}}):
         with client.stream("POST", "/v1/ask", **how) as r:
             assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
-            events, name = [], None
-            for line in r.iter_lines():
-                if line.startswith("event:"):
-                    name = line.split(":", 1)[1].strip()
-                elif line.startswith("data:"):
-                    events.append((name, json.loads(line.split(":", 1)[1])))
+            events = sse_events(r)
         kinds = [k for k, _ in events]
         assert kinds[0] == "passages" and kinds[-1] == "answer" and set(kinds[1:-1]) == {"citation"}, kinds
         final = events[-1][1]

@@ -35,23 +35,32 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def read_auth(auth_file: str | None = None) -> list[tuple[str, str]] | None:
-    """Logins from ``--auth-file`` (one ``user:password`` per line) or ``QA_AUTH`` (``user:password``,
-    several separated by commas). Never from the command line, where ``ps`` shows them."""
-    if auth_file:
+def secret_lines(path: str | None, option: str, env_value: str, env_name: str) -> tuple[list[str], str] | None:
+    """Secrets from a file given by ``option`` (one per line, ``#`` comments) or else from an
+    environment variable (comma-separated): (the entries, where they came from), or None when
+    neither is set. Never from the command line, where ``ps`` shows them."""
+    if path:
         try:
-            raw = Path(auth_file).read_text(encoding="utf-8").splitlines()
+            raw = Path(path).read_text(encoding="utf-8").splitlines()
         except OSError as e:
-            raise QAError(f"cannot read --auth-file {auth_file}: {e.strerror or e}") from None
-        where = f"--auth-file {auth_file}"
-    elif settings().auth:
-        raw, where = settings().auth.split(","), "QA_AUTH"
+            raise QAError(f"cannot read {option} {path}: {e.strerror or e}") from None
+        where = f"{option} {path}"
+    elif env_value:
+        raw, where = env_value.split(","), env_name
     else:
         return None
+    return [x.strip() for x in raw if x.strip() and not x.strip().startswith("#")], where
+
+
+def read_auth(auth_file: str | None = None) -> list[tuple[str, str]] | None:
+    """Logins from ``--auth-file`` (one ``user:password`` per line) or ``QA_AUTH`` (``user:password``,
+    several separated by commas)."""
+    found = secret_lines(auth_file, "--auth-file", settings().auth, "QA_AUTH")
+    if found is None:
+        return None
+    lines, where = found
     creds = []
-    for line in (x.strip() for x in raw):
-        if not line or line.startswith("#"):
-            continue
+    for line in lines:
         user, sep, password = line.partition(":")
         if not sep or not user or not password:
             raise QAError(f"{where}: each login must look like user:password")

@@ -4,39 +4,27 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from ..engine import QA
 from ..errors import QAError
 from ..types import Article
+from .schemas import JobOut
 
 LOG = logging.getLogger("newsqa.server")
 KEPT = 200  # finished jobs remembered
 
 
-@dataclass
-class Job:
-    id: str
-    status: str = "queued"  # queued, running, done, failed
-    stage: str = ""
-    done: int = 0
-    total: int = 0
-    summary: str = ""
-    report: dict[str, Any] | None = None
-    error: str | None = None
-    started: float = field(default_factory=time.time)
-    future: Future | None = field(default=None, repr=False)
+class Job(JobOut):
+    """A job's state as ``GET /v1/jobs/{id}`` shows it (the JobOut schema), updated as it runs."""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "status": self.status, "stage": self.stage, "done": self.done, "total": self.total,
-                "summary": self.summary, "report": self.report, "error": self.error}
+        return self.model_dump()
 
 
 class Jobs:
@@ -51,12 +39,12 @@ class Jobs:
 
     def submit(self, paths: list[Path] | None = None, articles: list[Article] | None = None,
                refused: list[tuple[str, str]] | None = None) -> Job:
-        job = Job(id=uuid.uuid4().hex[:16])
+        job = Job(id=uuid.uuid4().hex[:16], status="queued")
         with self.lock:
             self.jobs[job.id] = job
             while len(self.jobs) > KEPT and next(iter(self.jobs.values())).status in ("done", "failed"):
                 self.jobs.popitem(last=False)
-        job.future = self.writer.submit(self._run, job, paths or [], articles or [], refused or [])
+        self.writer.submit(self._run, job, paths or [], articles or [], refused or [])
         return job
 
     def get(self, job_id: str) -> Job | None:

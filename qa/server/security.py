@@ -12,9 +12,8 @@ import hmac
 import json
 import sys
 from dataclasses import dataclass
-from pathlib import Path
 
-from ..app.serving import is_loopback
+from ..app.serving import is_loopback, secret_lines
 from ..config import settings
 from ..errors import QAError
 
@@ -24,17 +23,10 @@ API_PREFIXES = ("/v1", "/mcp")
 
 def read_keys(keys_file: str | None = None) -> tuple[str, ...]:
     """API keys from ``keys_file`` (one per line, # comments) or ``QA_API_KEYS`` (comma-separated)."""
-    if keys_file:
-        try:
-            raw = Path(keys_file).read_text(encoding="utf-8").splitlines()
-        except OSError as e:
-            raise QAError(f"cannot read --api-keys-file {keys_file}: {e.strerror or e}") from None
-        where = f"--api-keys-file {keys_file}"
-    elif settings().api_keys:
-        raw, where = settings().api_keys.split(","), "QA_API_KEYS"
-    else:
+    found = secret_lines(keys_file, "--api-keys-file", settings().api_keys, "QA_API_KEYS")
+    if found is None:
         return ()
-    keys = tuple(k.strip() for k in raw if k.strip() and not k.strip().startswith("#"))
+    keys, where = tuple(found[0]), found[1]
     if not keys:
         raise QAError(f"{where} holds no API key")
     short = [k for k in keys if len(k) < 16]
