@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -149,7 +148,22 @@ def top1_accuracy(rows, weights) -> float:
     return float(np.mean(hits))
 
 
-def fit_all(dated_rows, undated_rows, max_fa: float = 0.05, sentence_weights: dict | None = None) -> dict:
+def auroc(conf: np.ndarray, answerable: np.ndarray) -> float:
+    """P(an answerable question is more confident than an unanswerable one)."""
+    pos, neg = conf[answerable], conf[~answerable]
+    if not len(pos) or not len(neg):
+        return float("nan")
+    return float((pos[:, None] > neg[None, :]).mean() + 0.5 * (pos[:, None] == neg[None, :]).mean())
+
+
+def curve(conf: np.ndarray, answerable: np.ndarray) -> list[dict]:
+    """Correct rejection against false abstention at every threshold (the trade-off)."""
+    return [dict(zip(("threshold", "false_abstention", "correct_rejection"), (float(t), *rates(conf, answerable, float(t)))))
+            for t in np.round(np.arange(0.02, 0.99, 0.01), 2)]
+
+
+def fit_all(dated_rows, undated_rows, max_fa: float = 0.05, sentence_weights: dict | None = None,
+            max_fa_undated: float | None = None) -> dict:
     early, late = split_by_time(dated_rows)
     sw = sentence_weights or fit_sentences(early)
     result = {"sentence_weights": sw,
@@ -159,10 +173,13 @@ def fit_all(dated_rows, undated_rows, max_fa: float = 0.05, sentence_weights: di
         cw = fit_confidence(e, sw, dated)
         ce, cl = confidences(e, sw, cw, dated), confidences(l_, sw, cw, dated)
         ae, al = np.array([r["answerable"] for r in e]), np.array([r["answerable"] for r in l_])
-        t = fit_threshold(ce, ae, max_fa)
-        result[name] = {"confidence_weights": cw, "threshold": t,
+        limit = max_fa if dated or max_fa_undated is None else max_fa_undated
+        t = fit_threshold(ce, ae, limit)
+        result[name] = {"confidence_weights": cw, "threshold": t, "max_false_abstention": limit,
                         "earlier": dict(zip(("false_abstention", "correct_rejection"), rates(ce, ae, t))),
-                        "later": dict(zip(("false_abstention", "correct_rejection"), rates(cl, al, t)))}
+                        "later": dict(zip(("false_abstention", "correct_rejection"), rates(cl, al, t))),
+                        "auroc": {"earlier": auroc(ce, ae), "later": auroc(cl, al)},
+                        "later_curve": curve(cl, al)}
     return result
 
 
@@ -174,6 +191,10 @@ def main(argv=None) -> None:
     ap.add_argument("--keep-sentence-weights", action="store_true",
                     help="fit only the confidence models, on the sentence weights in qa/config.py (which hold four "
                          "hand-set values, see docs/answering.md: focus, dependent, typed, lead)")
+    ap.add_argument("--max-false-abstention-undated", type=float, default=None,
+                    help="the limit for undated questions (default: --max-false-abstention)")
+    ap.add_argument("--rows", help="keep the collected features in this JSON file and reuse them (the fit alone "
+                    "takes seconds; collecting takes minutes)")
     ap.add_argument("--write", action="store_true", help="write the fitted values to qa/answerer_weights.json")
     args = ap.parse_args(argv)
     if not Path(args.questions).exists():
@@ -193,13 +214,19 @@ def main(argv=None) -> None:
     if not len(engine.store):
         engine.ingest([args.corpus], progress=bar)
     qs = load_questions(args.questions)
-    dated = collect(engine, qs, True, lambda d, t: bar("questions (dated)", d, t))
-    undated = collect(engine, qs, False, lambda d, t: bar("questions (undated)", d, t))
+    if args.rows and Path(args.rows).exists():
+        dated, undated = json.loads(Path(args.rows).read_text(encoding="utf-8"))
+    else:
+        dated = collect(engine, qs, True, lambda d, t: bar("questions (dated)", d, t))
+        undated = collect(engine, qs, False, lambda d, t: bar("questions (undated)", d, t))
+        if args.rows:
+            Path(args.rows).write_text(json.dumps([dated, undated]), encoding="utf-8")
     from qa.config import WEIGHTS_FILE, fitted_weights
 
     keep = dict(fitted_weights()["sentence_weights"]) if args.keep_sentence_weights else None
-    fitted = fit_all(dated, undated, args.max_false_abstention, keep)
-    print(json.dumps(fitted, indent=2))
+    fitted = fit_all(dated, undated, args.max_false_abstention, keep, args.max_false_abstention_undated)
+    print(json.dumps({k: ({kk: vv for kk, vv in v.items() if kk != "later_curve"} if isinstance(v, dict) else v)
+                      for k, v in fitted.items()}, indent=2))
     if args.write:
         write_weights(WEIGHTS_FILE, fitted)
         print(f"wrote {WEIGHTS_FILE}")
