@@ -208,8 +208,15 @@ def test_cli_eval_writes_report_and_gates(tmp_path):
     assert len(rows) == 12 and m["settings"]["shift_as_of_days"] == 30
     assert {r["id"]: r["as_of"] for r in rows}["demo-001"] == "2017-02-19"  # asked 2017-01-20, moved 30 days
     page = (out / "report.html").read_text()
-    assert page.count("data:image/png;base64,") == 3
+    assert page.count("data:image/png;base64,") == 4 and "Abstention trade-off" in page
     assert "Answers compared with trivial baselines" in page
+    t = m["tradeoff"]
+    assert t["operating_threshold"] == m["settings"]["abstain_threshold"]
+    assert [p["false_abstention"] for p in t["curve"]] == sorted(p["false_abstention"] for p in t["curve"])
+    answered = [p for p in t["curve"] if p.get("coverage") is not None]  # only where the answers were written
+    assert answered and answered[0]["threshold"] >= t["operating_threshold"] > answered[0]["threshold"] - 0.01
+    assert set(m["by_date_half"]) == {"earlier", "later"}
+    assert sum(h["n"] for h in m["by_date_half"].values()) == sum(1 for r in rows if r["as_of"])
 
 
 @needs_shared("chunking-eval")

@@ -163,6 +163,49 @@ def summarize(rows: list[dict]) -> dict:
     }
 
 
+def by_date_half(rows: list[dict]) -> dict | None:
+    """Accuracy and abstention on the earlier and the later half of the questions by date (as_of,
+    then id: the split eval/fit_answerer.py fits on and holds out). None without dates."""
+    dated = [r for r in rows if r.get("as_of")]
+    if len(dated) < 2:
+        return None
+    ordered = sorted(dated, key=lambda r: (r["as_of"], r["id"]))
+    out = {}
+    for name, half in (("earlier", ordered[: len(ordered) // 2]), ("later", ordered[len(ordered) // 2:])):
+        ans = [r for r in half if r["answerable"]]
+        unans = [r for r in half if not r["answerable"]]
+        out[name] = {"n": len(half), "from": half[0]["as_of"], "to": half[-1]["as_of"],
+                     "accuracy": sum(1 for r in ans if r["correct"]) / max(1, len(ans)),
+                     "correct_rejection": sum(1 for r in unans if r["abstained"]) / max(1, len(unans)),
+                     "false_abstention": sum(1 for r in ans if r["abstained"]) / max(1, len(ans)),
+                     **word_stats([r.get("words") for r in half])}
+    return out
+
+
+def tradeoff(rows: list[dict], operating: float) -> dict:
+    """The abstention trade-off over thresholds on the answer confidence: correct rejection against
+    false abstention at every threshold (exact: an extractive answer abstains below it), and, from
+    the operating threshold up (the answers below it were never written), the accuracy of the
+    answered answerable questions against the share of answerable questions answered (coverage)."""
+    conf_a = np.array([r["confidence"] for r in rows if r["answerable"]])
+    conf_u = np.array([r["confidence"] for r in rows if not r["answerable"]])
+    correct = np.array([bool(r["correct"]) for r in rows if r["answerable"]])
+    curve = []
+    for t in np.round(np.arange(0.0, 1.0001, 0.01), 2):
+        point: dict[str, float | None] = {"threshold": float(t),
+                 "false_abstention": float((conf_a < t).mean()) if len(conf_a) else 0.0,
+                 "correct_rejection": float((conf_u < t).mean()) if len(conf_u) else 0.0}
+        if t >= operating and len(conf_a):
+            kept = conf_a >= t
+            point["coverage"] = float(kept.mean())
+            point["answered_accuracy"] = float(correct[kept].mean()) if kept.any() else None
+        curve.append(point)
+    pos, neg = conf_a, conf_u
+    auroc = float((pos[:, None] > neg[None, :]).mean() + 0.5 * (pos[:, None] == neg[None, :]).mean()) \
+        if len(pos) and len(neg) else None
+    return {"operating_threshold": operating, "auroc": auroc, "curve": curve}
+
+
 def word_stats(counts: list[int | None]) -> dict:
     """Mean and 95th percentile of answer length in words (abstentions not counted)."""
     w = np.array([c for c in counts if c is not None], dtype=float)

@@ -40,6 +40,21 @@ def print_table(metrics: dict, compare: dict | None = None, file=sys.stdout,
                   f"{m['mean_words']:>6.1f}     {m['p95_words']:>6.1f}", file=file)
         print("(lead = first sentence of the top passage, passage = the whole top passage; both never abstain)",
               file=file)
+    if halves := metrics.get("by_date_half"):
+        print("\nby date        questions  from        to          accuracy  correct_rejection  false_abstention  "
+              "mean_words", file=file)
+        for name, m in halves.items():
+            print(f"{name + ' half':<14} {m['n']:>9}  {m['from']:<10}  {m['to']:<10}  {m['accuracy']:.3f}     "
+                  f"{m['correct_rejection']:.3f}              {m['false_abstention']:.3f}             "
+                  f"{m['mean_words']:>6.1f}", file=file)
+    if t := metrics.get("tradeoff"):
+        points = [p for p in t["curve"] if p["false_abstention"] <= 0.05]
+        best = max(points, key=lambda p: p["correct_rejection"]) if points else None
+        print(f"\nabstention     threshold {t['operating_threshold']:.3f}; AUROC answerable vs not "
+              f"{t['auroc'] if t['auroc'] is None else round(t['auroc'], 3)}"
+              + (f"; at most 0.05 false abstention the curve rejects {best['correct_rejection']:.3f} "
+                 f"(threshold {best['threshold']:.2f}; the whole curve: metrics.json tradeoff, report.html)"
+                 if best else ""), file=file)
     if split := metrics.get("gold_in_corpus"):
         print("\nevidence article   n      hit@5  accuracy  first_citation_gold  false_abstention  lead   passage",
               file=file)
@@ -92,6 +107,29 @@ def write_report(path: Path, metrics: dict, rows: list[dict], threshold: float, 
     conf_png = _png(fig)
     plt.close(fig)
 
+    trade = metrics.get("tradeoff") or {"curve": [], "operating_threshold": threshold}
+    curve = trade["curve"]
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.4))
+    ax1.plot([p["false_abstention"] for p in curve], [p["correct_rejection"] for p in curve], marker=".")
+    op = min(curve, key=lambda p: abs(p["threshold"] - trade["operating_threshold"])) if curve else None
+    if op:
+        ax1.plot([op["false_abstention"]], [op["correct_rejection"]], "r*", markersize=14,
+                 label=f"operating point (threshold {trade['operating_threshold']:.2f})")
+        ax1.legend(loc="lower right")
+    ax1.set(xlabel="false abstention (answerable questions refused)",
+            ylabel="correct rejection (unanswerable refused)", title="Abstention trade-off", xlim=(0, 1), ylim=(0, 1))
+    ax1.grid(alpha=0.3)
+    tail = [p for p in curve if p.get("answered_accuracy") is not None]
+    ax2.plot([p["coverage"] for p in tail], [p["answered_accuracy"] for p in tail], marker=".")
+    if tail:
+        ax2.plot([tail[0]["coverage"]], [tail[0]["answered_accuracy"]], "r*", markersize=14, label="operating point")
+        ax2.legend(loc="lower left")
+    ax2.set(xlabel="coverage (answerable questions answered)", ylabel="accuracy of those answered",
+            title="Accuracy against coverage (thresholds from the operating point up)", xlim=(0, 1), ylim=(0, 1))
+    ax2.grid(alpha=0.3)
+    trade_png = _png(fig)
+    plt.close(fig)
+
     fig, ax = plt.subplots(figsize=(5, 3.2))
     ax.hist([r["latency_ms"] for r in rows], bins=40)
     ax.set(xlabel="latency (ms)", ylabel="questions", title="Latency per question")
@@ -140,6 +178,7 @@ img{{max-width:100%;margin:4px}}.fail{{border-top:1px solid #ddd;margin-top:1em}
 unanswerable).</p>{table(metrics)}{comp}
 <h2>Plots</h2><div class=plots><img alt="hit@k curve" src="{hit_png}"><img alt="confidence by answerability"
 src="{conf_png}"><img alt="latency histogram" src="{lat_png}"></div>
+<h2>Abstention trade-off</h2><div class=plots><img alt="abstention trade-off" src="{trade_png}"></div>
 <h2>Worst failures (answerable, answered wrongly or abstained)</h2>{''.join(fail_html) or '<p>none</p>'}
 </body></html>"""
     path.write_text(page, encoding="utf-8")

@@ -33,7 +33,7 @@ from .datasets import (
     sample_questions,
     shift_as_of,
 )
-from .metrics import rank_of_gold, regressions, score_answer, summarize, variants
+from .metrics import by_date_half, rank_of_gold, regressions, score_answer, summarize, tradeoff, variants
 from .report import print_table, write_report
 
 
@@ -211,11 +211,16 @@ def main(args) -> int:
     if [w for w in which if w in ANSWER_BASELINES]:
         answers = compare_answers(rows, [w for w in which if w in ANSWER_BASELINES])
         metrics["compare_answers"] = answers
+    dated = not args.ignore_as_of and any(q.as_of for q in questions)
+    threshold = engine.answer_config.abstain_threshold_dated if dated else engine.answer_config.abstain_threshold
+    if (halves := by_date_half(rows)) is not None:
+        metrics["by_date_half"] = halves
+    metrics["tradeoff"] = tradeoff(rows, threshold)
     metrics["settings"] = {"k": args.k, "ignore_as_of": args.ignore_as_of, "shift_as_of_days": shift,
                            "roundups": getattr(args, "roundups", 0) or 0,
                            "index": str(index_dir), "mode": mode,
                            "gate": not getattr(args, "no_gate", False),
-                           "abstain_threshold": engine.answer_config.abstain_threshold}
+                           "abstain_threshold": threshold}
     if args.out:
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
@@ -223,7 +228,7 @@ def main(args) -> int:
         with open(out / "results.jsonl", "w", encoding="utf-8") as f:
             for r in rows:
                 f.write(json.dumps(r, ensure_ascii=False) + "\n")
-        write_report(out / "report.html", metrics, rows, engine.answer_config.abstain_threshold, compare, answers)
+        write_report(out / "report.html", metrics, rows, threshold, compare, answers)
     if args.json:
         print(json.dumps(metrics, indent=2))
     else:
