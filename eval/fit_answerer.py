@@ -124,10 +124,15 @@ def rates(conf: np.ndarray, answerable: np.ndarray, t: float) -> tuple[float, fl
     return fa, cr
 
 
-def fit_threshold(conf: np.ndarray, answerable: np.ndarray, max_fa: float) -> float:
+def fit_threshold(conf: np.ndarray, answerable: np.ndarray, max_fa: float,
+                  also: tuple[np.ndarray, np.ndarray, float] | None = None) -> float:
+    """The threshold with the most correct rejections whose false abstention stays within ``max_fa``
+    (and, given ``also`` = another set's confidences, answerability and limit, within that one too)."""
     best = (-1.0, 0.0, 0.0)
     for t in np.round(np.arange(0.02, 0.99, 0.005), 3):
         fa, cr = rates(conf, answerable, float(t))
+        if also is not None and rates(also[0], also[1], float(t))[0] > also[2]:
+            continue
         if fa <= max_fa and (cr, -fa) > best[:2]:
             best = (cr, -fa, float(t))
     return best[2]
@@ -163,7 +168,12 @@ def curve(conf: np.ndarray, answerable: np.ndarray) -> list[dict]:
 
 
 def fit_all(dated_rows, undated_rows, max_fa: float = 0.05, sentence_weights: dict | None = None,
-            max_fa_undated: float | None = None) -> dict:
+            max_fa_undated: float | None = None, second: tuple[list[dict], list[dict]] | None = None,
+            second_max_fa: float = 0.10) -> dict:
+    """Sentence weights, confidence models and thresholds, fitted on the earlier half by date and
+    reported on the later half. ``second``: the (dated, undated) rows of another question set (long
+    articles from many outlets) whose earlier half also bounds each threshold (false abstention at
+    most ``second_max_fa``); it is reported by halves too, and never fitted on otherwise."""
     early, late = split_by_time(dated_rows)
     sw = sentence_weights or fit_sentences(early)
     result = {"sentence_weights": sw,
@@ -174,12 +184,24 @@ def fit_all(dated_rows, undated_rows, max_fa: float = 0.05, sentence_weights: di
         ce, cl = confidences(e, sw, cw, dated), confidences(l_, sw, cw, dated)
         ae, al = np.array([r["answerable"] for r in e]), np.array([r["answerable"] for r in l_])
         limit = max_fa if dated or max_fa_undated is None else max_fa_undated
-        t = fit_threshold(ce, ae, limit)
+        also = None
+        if second is not None:
+            se, sl = split_by_time(second[0] if dated else second[1])
+            cse, csl = confidences(se, sw, cw, dated), confidences(sl, sw, cw, dated)
+            ase, asl = np.array([r["answerable"] for r in se]), np.array([r["answerable"] for r in sl])
+            also = (cse, ase, second_max_fa)
+        t = fit_threshold(ce, ae, limit, also)
         result[name] = {"confidence_weights": cw, "threshold": t, "max_false_abstention": limit,
                         "earlier": dict(zip(("false_abstention", "correct_rejection"), rates(ce, ae, t))),
                         "later": dict(zip(("false_abstention", "correct_rejection"), rates(cl, al, t))),
                         "auroc": {"earlier": auroc(ce, ae), "later": auroc(cl, al)},
                         "later_curve": curve(cl, al)}
+        if second is not None:
+            result[name]["second"] = {
+                "max_false_abstention": second_max_fa,
+                "earlier": dict(zip(("false_abstention", "correct_rejection"), rates(cse, ase, t))),
+                "later": dict(zip(("false_abstention", "correct_rejection"), rates(csl, asl, t))),
+                "auroc": {"earlier": auroc(cse, ase), "later": auroc(csl, asl)}}
     return result
 
 
@@ -195,6 +217,10 @@ def main(argv=None) -> None:
                     help="the limit for undated questions (default: --max-false-abstention)")
     ap.add_argument("--rows", help="keep the collected features in this JSON file and reuse them (the fit alone "
                     "takes seconds; collecting takes minutes)")
+    ap.add_argument("--second", nargs=2, metavar=("QUESTIONS", "CORPUS"),
+                    help="another question set (e.g. news-fullarticles-dev) whose earlier half also bounds the thresholds")
+    ap.add_argument("--second-max-false-abstention", type=float, default=0.10)
+    ap.add_argument("--second-rows", help="--rows for the second set")
     ap.add_argument("--write", action="store_true", help="write the fitted values to qa/answerer_weights.json")
     args = ap.parse_args(argv)
     if not Path(args.questions).exists():
@@ -221,10 +247,24 @@ def main(argv=None) -> None:
         undated = collect(engine, qs, False, lambda d, t: bar("questions (undated)", d, t))
         if args.rows:
             Path(args.rows).write_text(json.dumps([dated, undated]), encoding="utf-8")
+    second = None
+    if args.second:
+        if args.second_rows and Path(args.second_rows).exists():
+            second = tuple(json.loads(Path(args.second_rows).read_text(encoding="utf-8")))
+        else:
+            other = QA(location=corpus_index_dir(Path(args.second[1]), cache, ChunkingConfig(), MODEL_NAME))
+            if not len(other.store):
+                other.ingest([args.second[1]], progress=bar)
+            sq = load_questions(args.second[0])
+            second = (collect(other, sq, True, lambda d, t: bar("second set (dated)", d, t)),
+                      collect(other, sq, False, lambda d, t: bar("second set (undated)", d, t)))
+            if args.second_rows:
+                Path(args.second_rows).write_text(json.dumps(list(second)), encoding="utf-8")
     from qa.config import WEIGHTS_FILE, fitted_weights
 
     keep = dict(fitted_weights()["sentence_weights"]) if args.keep_sentence_weights else None
-    fitted = fit_all(dated, undated, args.max_false_abstention, keep, args.max_false_abstention_undated)
+    fitted = fit_all(dated, undated, args.max_false_abstention, keep, args.max_false_abstention_undated, second,
+                     args.second_max_false_abstention)
     print(json.dumps({k: ({kk: vv for kk, vv in v.items() if kk != "later_curve"} if isinstance(v, dict) else v)
                       for k, v in fitted.items()}, indent=2))
     if args.write:
