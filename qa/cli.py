@@ -211,13 +211,9 @@ def cmd_migrate(args) -> int:
 
 
 def cmd_serve(args) -> int:
-    from .app.serving import launch, read_auth
-    from .server.security import plan, read_keys
+    from .app.serving import launch
 
-    plan(args.host, read_auth(args.auth_file), read_keys(args.api_keys_file), args.insecure)  # refuse early
-    launch(index_dir=args.index or default_location(), host=args.host, port=args.port, auth_file=args.auth_file,
-           insecure=args.insecure, api_keys_file=args.api_keys_file, cors_origins=tuple(args.cors_origin),
-           workers=args.workers)
+    launch(args.index or default_location(), args)
     return 0
 
 

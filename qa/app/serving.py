@@ -78,14 +78,20 @@ def serving_plan(host: str, creds, insecure: bool, keys: tuple[str, ...] = ()) -
     return plan(host, creds, keys, insecure).allow_writes
 
 
-def launch(index_dir: str | None = None, host: str = "127.0.0.1", port: int = 7860, auth_file: str | None = None,
-           insecure: bool = False, api_keys_file: str | None = None, cors_origins: tuple[str, ...] = (),
-           workers: int | None = None):
+def policy_of(args: argparse.Namespace):
+    """The serving policy of the options ``add_serving_options`` added (qa.server.security.plan):
+    QAError when they would expose the index unprotected. Decided once, before anything starts."""
+    from ..server.security import plan, read_keys
+
+    return plan(args.host, read_auth(args.auth_file), read_keys(args.api_keys_file), args.insecure,
+                tuple(args.cors_origin))
+
+
+def launch(index_dir: str | None, args: argparse.Namespace, policy=None):
     """Serve the page, /v1, /v1/chat/completions and /mcp from one process (qa.server.app.serve)."""
     from ..server.app import serve
 
-    serve(index_dir, host=host, port=port, auth_file=auth_file, api_keys_file=api_keys_file, insecure=insecure,
-          cors_origins=cors_origins, workers=workers)
+    serve(index_dir, policy or policy_of(args), host=args.host, port=args.port, workers=args.workers)
 
 
 class _RefuseArgvAuth(argparse.Action):
@@ -127,12 +133,10 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--no-demo", action="store_true", help="do not index the demo corpus on first run")
     a = ap.parse_args(argv)
     try:
-        from ..server.security import plan, read_keys
-
-        plan(a.host, read_auth(a.auth_file), read_keys(a.api_keys_file), a.insecure)  # refuse before indexing
+        policy = policy_of(a)  # refuse before indexing anything
         if not a.no_demo:
             ensure_demo_index(a.index)
-        launch(a.index, a.host, a.port, a.auth_file, a.insecure, a.api_keys_file, tuple(a.cors_origin), a.workers)
+        launch(a.index, a, policy)
     except QAError as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)

@@ -122,15 +122,11 @@ def build_server(location: str | None = None, policy: Policy | None = None, work
     return app
 
 
-def serve(location: str | None = None, host: str = "127.0.0.1", port: int = 7860, auth_file: str | None = None,
-          api_keys_file: str | None = None, insecure: bool = False, cors_origins: tuple[str, ...] = (),
+def serve(location: str | None, policy: Policy, host: str = "127.0.0.1", port: int = 7860,
           workers: int | None = None) -> None:
+    """Run the server on ``host``:``port`` under ``policy`` (qa.server.security.plan, decided once by the caller)."""
     import uvicorn
 
-    from ..app.serving import read_auth
-    from .security import plan, read_keys
-
-    policy = plan(host, read_auth(auth_file), read_keys(api_keys_file), insecure, cors_origins)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = build_server(location, policy, workers=workers, host=host)
     base = f"http://{host}:{port}"
