@@ -52,3 +52,12 @@ def search_query(question: str, history: list[Turn]) -> str:
         if len(carried) >= MAX_CARRIED:
             break
     return f"{question} {' '.join(carried)}".strip()
+
+
+def turns(said: list[tuple[str, str, str | None]]) -> list[Turn]:
+    """Earlier turns given as (question, answer, search query or None), each None worked out as the
+    turn would have searched then (``search_query`` over the turns before it)."""
+    out: list[Turn] = []
+    for question, answer, searched in said:
+        out.append(Turn(question=question, answer=answer, search_query=searched or search_query(question, out)))
+    return out

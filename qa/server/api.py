@@ -27,11 +27,11 @@ from sse_starlette import EventSourceResponse
 from ..app.render import public_message
 from ..app.uploads import keep_upload, new_batch
 from ..config import settings
-from ..conversation import search_query
+from ..conversation import turns
 from ..engine import QA
 from ..errors import QAError
 from ..loaders import content_hash, make_article
-from ..types import Answer, Retrieved, Turn
+from ..types import Answer, Retrieved
 from ..types import Query as QAQuery
 from .jobs import Jobs
 from .pool import Answerer
@@ -65,10 +65,7 @@ class Service:
 
     def query(self, req: AskRequest | SearchRequest, text: str) -> QAQuery:
         """The checked Query for a request (QAError: 400 naming the bad field)."""
-        history: list[Turn] = []
-        for t in getattr(req, "history", []):
-            history.append(Turn(question=t.question, answer=t.answer,
-                                search_query=t.search_query or search_query(t.question, history)))
+        history = turns([(t.question, t.answer, t.search_query) for t in getattr(req, "history", [])])
         mode = getattr(req, "mode", "extractive")
         return self.engine.query(text, k=req.k, as_of=req.as_of, sources=req.sources, date_from=req.date_from,
                                  date_to=req.date_to, retrieval=req.retrieval, history=history, mode=mode)

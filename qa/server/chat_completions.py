@@ -22,7 +22,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..conversation import search_query
+from ..conversation import turns
 from ..llm import available_modes
 from ..types import Answer, Turn
 from .api import Service, service_of
@@ -71,15 +71,15 @@ def _conversation(messages: list[Message]) -> tuple[str, list[Turn]]:
     said = [m for m in messages if m.role in ("user", "assistant")]
     if not said or said[-1].role != "user" or not said[-1].text().strip():
         raise HTTPException(400, "the last message must be the user's question")
-    turns: list[Turn] = []
+    pairs: list[tuple[str, str, str | None]] = []
     pending: str | None = None
     for m in said[:-1]:
         if m.role == "user":
             pending = m.text()
         elif pending is not None:
-            turns.append(Turn(question=pending, answer=m.text(), search_query=search_query(pending, turns)))
+            pairs.append((pending, m.text(), None))
             pending = None
-    return said[-1].text(), turns
+    return said[-1].text(), turns(pairs)
 
 
 def router() -> APIRouter:
