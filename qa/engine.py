@@ -343,6 +343,16 @@ class _ArticleTexts:
     def __call__(self, doc_id: str) -> str:
         return self.article(doc_id).text
 
+    def to_source(self, doc_id: str, start: int, end: int) -> tuple[int, int, str] | None:
+        """A span of the normalised text as (start, end, text) of the user's own text; None when the
+        two are the same text (or the map does not lead back to it)."""
+        a = self.article(doc_id)
+        w = _source_map(a.original, a.text) if a.original else None
+        if w is None:
+            return None
+        start, end = source_span(w, start, end)
+        return start, end, a.original[start:end]
+
 
 def _keep_texts(answer: Answer, text_of: _ArticleTexts) -> None:
     """Carry the answer's offsets back to the user's own texts, and keep the cited articles' texts
@@ -352,16 +362,11 @@ def _keep_texts(answer: Answer, text_of: _ArticleTexts) -> None:
     ``start``/``end`` are moved here to the text the user gave (``Article.source_text``, which
     ``QA.article``, ``qa show`` and ``qa ask --json --with-text`` return), and each quote becomes
     that text's slice, so ``source_text[start:end] == quote`` holds for the user's own file."""
-    def where(doc_id: str) -> list[int] | None:
-        a = text_of.article(doc_id)
-        return _source_map(a.original, a.text) if a.original else None
-
     drafts = answer.draft.citations if answer.draft else []
     for c in [*answer.citations, *drafts]:
-        w = where(c.doc_id)
-        if w is not None:
-            c.start, c.end = source_span(w, c.start, c.end)
-            c.quote = text_of.article(c.doc_id).original[c.start:c.end]
+        moved = text_of.to_source(c.doc_id, c.start, c.end)
+        if moved is not None:
+            c.start, c.end, c.quote = moved
     answer.passages = _source_passages(answer.passages, text_of)
     cited = [c.doc_id for c in answer.citations] + [c.doc_id for c in drafts]
     answer.article_texts = {d: text_of.article(d).source_text for d in dict.fromkeys(cited)}
@@ -371,11 +376,9 @@ def _source_passages(passages: list[Passage], text_of: _ArticleTexts) -> list[Pa
     """The passages with their chunks' offsets and texts moved to the users' own texts."""
     out = []
     for p in passages:
-        a = text_of.article(p.doc_id)
-        w = _source_map(a.original, a.text) if a.original else None
-        if w is not None:
-            start, end = source_span(w, p.chunk.start, p.chunk.end)
-            p = replace(p, chunk=replace(p.chunk, start=start, end=end, text=a.original[start:end]))
+        moved = text_of.to_source(p.doc_id, p.chunk.start, p.chunk.end)
+        if moved is not None:
+            p = replace(p, chunk=replace(p.chunk, start=moved[0], end=moved[1], text=moved[2]))
         out.append(p)
     return out
 
