@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from .config import default_location, is_database, settings
+from .corroborate import summary
 from .errors import QAError
 from .progress import Bars
 
@@ -69,6 +70,12 @@ def _print_answer(answer) -> None:
             if c.url:
                 print(f"      {c.url}")
             print(f"      \"{c.quote}\"  [{c.doc_id} chars {c.start}-{c.end}]")
+            for o in c.corroborated_by:
+                copy = f", a copy of {o.copy_of}" if o.copy_of else ""
+                print(f"      also: {o.source or o.doc_id} ({o.published or 'undated'}{copy}): \"{o.quote}\"  "
+                      f"[{o.doc_id} chars {o.start}-{o.end}]")
+        if answer.corroboration is not None:
+            print(f"\n{summary(answer.corroboration)}")
     elif answer.abstained and answer.passages:
         print("\nRelated:")
         for p in answer.related:

@@ -31,6 +31,7 @@ from .config import (
     is_database,
     settings,
 )
+from .corroborate import CorroborationConfig, Corroborator, lead_with_majority
 from .embeddings import Embedder, default_embedder
 from .errors import QAError
 from .generate import GenerativeAnswerer, draft_answer
@@ -41,7 +42,7 @@ from .retrieval import Retriever
 from .stores import Store, current_generation, describe, normalize_source, open_store
 from .support import SupportScorer
 from .text import normalize_with_map, source_span
-from .types import Answer, AnswerMode, Article, Filters, Passage, Query, Retrieved, Verdict, check_date
+from .types import Answer, AnswerMode, Article, Citation, Filters, Passage, Query, Retrieved, Verdict, check_date
 from .verify import Verification, verify_answer
 
 
@@ -56,7 +57,7 @@ class QA:
     def __init__(self, location: str | Path | None = None, embedder: Embedder | None = None,
                  retrieval: RetrievalConfig | None = None, answering: AnswerConfig | None = None,
                  chunking: ChunkingConfig | None = None, generation_config: GenerationConfig | None = None,
-                 *, index_dir: str | Path | None = None):
+                 corroboration: CorroborationConfig | None = None, *, index_dir: str | Path | None = None):
         where = str(location or index_dir or default_location())  # index_dir: the earlier name
         self.location = where if is_database(where) else Path(where)
         self.embedder = embedder or default_embedder()
@@ -64,6 +65,8 @@ class QA:
         self.answer_config = answering or AnswerConfig()
         self.chunking = chunking or ChunkingConfig()
         self.generation_config = generation_config or GenerationConfig()
+        # None: answers carry no corroboration (qa.corroborate)
+        self.corroboration: CorroborationConfig | None = corroboration or CorroborationConfig()
         self.scorer = SupportScorer()
         # sentences embedded for earlier questions (a text's vector does not depend on the index)
         self.sentence_vectors = SentenceVectors(settings().sentence_cache)
@@ -196,8 +199,9 @@ class QA:
         qvec = self.embedder.encode([query])[0]
         timings["embed"] = (time.perf_counter() - t) * 1000
         t = time.perf_counter()
+        pool: list[int] = []
         passages = retriever.search(query, k=q.k or self.retrieval_config.k, filters=filters, mode=q.retrieval,
-                                    query_vec=qvec)
+                                    query_vec=qvec, pool=pool)
         timings["retrieve"] = (time.perf_counter() - t) * 1000
         text_of = _ArticleTexts(store)
         if passages_first:
@@ -236,6 +240,16 @@ class QA:
             timings["verify"] = (time.perf_counter() - t) * 1000
         if model is not None:
             answer.retrieval_gate = gate_open
+        # 4. corroborate: the other articles stating the answer's value, by independent outlet; conflicts
+        if self.corroboration is not None:
+            t = time.perf_counter()
+            corroborator = Corroborator(text_of.article, text_of, retriever.idf, self.corroboration)
+            answer.corroboration = corroborator.corroborate(answer, question, pool,
+                                                            lambda cid: store.chunks[cid].doc_id)
+            if answer.corroboration is not None and answer.corroboration.conflict is not None and model is None:
+                lead_with_majority(answer, answer.corroboration)
+                self.verify(answer)
+            timings["corroborate"] = (time.perf_counter() - t) * 1000
         answer.mode = mode
         timings["total"] = (time.perf_counter() - t0) * 1000
         timings.setdefault("first_token", timings["total"])  # an extractive answer appears all at once
@@ -363,13 +377,25 @@ def _keep_texts(answer: Answer, text_of: _ArticleTexts) -> None:
     ``QA.article``, ``qa show`` and ``qa ask --json --with-text`` return), and each quote becomes
     that text's slice, so ``source_text[start:end] == quote`` holds for the user's own file."""
     drafts = answer.draft.citations if answer.draft else []
-    for c in [*answer.citations, *drafts]:
+    every = {id(c): c for c in [*answer.citations, *drafts, *_corroborating(answer)]}
+    for c in every.values():  # each Citation object once (a report and the answer may share one)
         moved = text_of.to_source(c.doc_id, c.start, c.end)
         if moved is not None:
             c.start, c.end, c.quote = moved
     answer.passages = _source_passages(answer.passages, text_of)
-    cited = [c.doc_id for c in answer.citations] + [c.doc_id for c in drafts]
+    cited = [c.doc_id for c in every.values()]
     answer.article_texts = {d: text_of.article(d).source_text for d in dict.fromkeys(cited)}
+
+
+def _corroborating(answer: Answer) -> list[Citation]:
+    """The citations of the answer's corroboration and conflict (not numbered in its text)."""
+    out = [o for c in answer.citations for o in c.corroborated_by]
+    k = answer.corroboration
+    if k is not None:
+        out += [c for c in (k.first_reported, k.latest_reported) if c is not None]
+        if k.conflict is not None:
+            out += [c for r in k.conflict.reports for c in r.citations]
+    return out
 
 
 def _source_passages(passages: list[Passage], text_of: _ArticleTexts) -> list[Passage]:

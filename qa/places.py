@@ -101,3 +101,9 @@ def places(text: str, kind: str) -> frozenset[str]:
     answerer asks for the question's places once per candidate sentence."""
     pattern, canon = _table(kind)
     return frozenset(canon[m] for m in pattern.findall(text))
+
+
+def is_demonym(word: str) -> bool:
+    """A country's adjective ("Korean", "Brazilian"), not the country's own name."""
+    pattern, canon = _table("country")
+    return word in canon and word not in set(canon.values()) and pattern.fullmatch(word) is not None

@@ -83,8 +83,11 @@ class Retriever:
 
     # ---- the whole search --------------------------------------------------------------
     def search(self, query: str, k: int | None = None, filters: Filters | None = None,
-               mode: RetrievalMode | str = RetrievalMode.HYBRID, query_vec: np.ndarray | None = None) -> list[Passage]:
-        """Top ``k`` passages for ``query`` under ``filters``."""
+               mode: RetrievalMode | str = RetrievalMode.HYBRID, query_vec: np.ndarray | None = None,
+               pool: list[int] | None = None) -> list[Passage]:
+        """Top ``k`` passages for ``query`` under ``filters``; ``pool``, when given, receives the ids of
+        every candidate chunk scored, best first (near-duplicates and capped articles included: where
+        qa.corroborate looks for other reports of the answer)."""
         if mode not in {m.value for m in RetrievalMode}:
             raise ValueError(f"unknown retrieval mode {mode!r}; choose one of {', '.join(m.value for m in RetrievalMode)}")
         mode = RetrievalMode(mode).value  # a plain str below (an Enum member hashes by its name)
@@ -114,6 +117,8 @@ class Retriever:
         else:
             scored, relevance = self._linear(cosines, lex_hits, mode, f.as_of, query_vec, temporal_cue(query))
         passages = self._collapse(scored, lex_s, k, relevance)
+        if pool is not None:
+            pool.extend(cid for _, cid in scored)
         if query_vec is not None and passages:  # cosine for every kept passage, also those found only lexically
             missing = [p.chunk.id for p in passages if p.chunk.id not in cosines]
             if missing:  # read in one call (on PostgreSQL: one query, and none when fusion scored them all)

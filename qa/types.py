@@ -230,9 +230,12 @@ class Citation:
     end: int
     passage_rank: int = 0  # which retrieved passage it came from (1-based)
     support: float | None = None  # support score from the verifier, when run
+    # other articles stating the same value (qa.corroborate; their ``n`` is 0), earliest first
+    corroborated_by: list[Citation] = field(default_factory=list)
+    copy_of: str = ""  # the doc id of the article this one copies (a wire copy: not an independent outlet)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "n": self.n,
             "doc_id": self.doc_id,
             "title": self.title,
@@ -244,6 +247,73 @@ class Citation:
             "end": self.end,
             "support": None if self.support is None else round(self.support, 4),
         }
+        if self.copy_of:
+            out["copy_of"] = self.copy_of
+        if self.corroborated_by:
+            out["corroborated_by"] = [c.to_dict() for c in self.corroborated_by]
+        return out
+
+
+@dataclass
+class Report:
+    """One value of the asked-for fact and the articles that state it (qa.corroborate)."""
+    value: str
+    citations: list[Citation]  # every article stating it; copies marked ``copy_of``
+    outlets: list[str]  # the independent outlets: one per outlet and per group of copies
+    first_reported: str = ""  # the earliest and latest publication dates among them ("" when undated)
+    latest_reported: str = ""
+    revises: bool = False  # one of them says it corrects or updates an earlier report
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"value": self.value, "independent_outlets": len(self.outlets), "outlets": self.outlets,
+                "first_reported": self.first_reported, "latest_reported": self.latest_reported,
+                "citations": [{k: v for k, v in c.to_dict().items() if k != "corroborated_by"}
+                              for c in self.citations]}
+
+
+@dataclass
+class Conflict:
+    """Reports giving different values for the asked-for fact, newest first."""
+    reports: list[Report]
+    lead: int  # the index of the report the answer leads with
+    revision: bool  # a later report of the same outlet, or a correction, revises the earlier one
+
+    def describe(self) -> str:
+        lead = self.reports[self.lead]
+        others = [r for r in self.reports if r is not lead]
+        said = "; ".join(f"{r.value} ({', '.join(r.outlets)}{', ' + r.latest_reported if r.latest_reported else ''})"
+                         for r in others)
+        if self.revision:
+            return f"Updated: {lead.value} ({lead.latest_reported or 'later'}) revises the earlier {said}"
+        return f"Sources disagree: {lead.value} ({len(lead.outlets)} outlet{'s' if len(lead.outlets) != 1 else ''}) " \
+               f"against {said}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"revision": self.revision, "lead": self.lead, "summary": self.describe(),
+                "reports": [r.to_dict() for r in self.reports]}
+
+
+@dataclass
+class Corroboration:
+    """How many independent outlets report the answer's fact, which, when, and where reports differ."""
+    value: str  # the asked-for value the answer gives ("23", "Buffalo Bills")
+    kind: str  # number, date, country, state, name or term
+    outlets: list[str]  # independent outlets stating it, the answer's own first
+    first_reported: Citation | None = None
+    latest_reported: Citation | None = None
+    conflict: Conflict | None = None
+
+    @property
+    def independent(self) -> int:
+        return len(self.outlets)
+
+    def to_dict(self) -> dict[str, Any]:
+        brief = lambda c: None if c is None else {"doc_id": c.doc_id, "source": c.source,  # noqa: E731
+                                                   "published": c.published, "title": c.title}
+        return {"value": self.value, "kind": self.kind, "independent_outlets": self.independent,
+                "outlets": self.outlets, "first_reported": brief(self.first_reported),
+                "latest_reported": brief(self.latest_reported),
+                "conflict": None if self.conflict is None else self.conflict.to_dict()}
 
 
 @dataclass(frozen=True)
@@ -283,6 +353,8 @@ class Answer:
     draft: Answer | None = None  # generated modes: the model's answer before verification
     verification: list[Verdict] = field(default_factory=list)  # per generated sentence: kept/corrected/why
     retrieval_gate: bool | None = None  # generated modes: did extraction find an answer-like sentence?
+    # how many independent outlets state the answer's fact, and where reports differ (qa.corroborate)
+    corroboration: Corroboration | None = None
     # the text of each cited article in the index snapshot the answer was built from: the app
     # renders sources from it, so an ingest or delete meanwhile cannot change what it shows
     article_texts: dict[str, str] = field(default_factory=dict, repr=False)
@@ -301,6 +373,7 @@ class Answer:
             "mode": self.mode,
             "search_query": self.search_query,
             "citations": [c.to_dict() for c in self.citations],
+            "corroboration": None if self.corroboration is None else self.corroboration.to_dict(),
             "passages": [p.to_dict() for p in self.passages],
             "timings_ms": {k: round(v, 2) for k, v in self.timings.items()},
             **({"retrieval_gate": self.retrieval_gate} if self.retrieval_gate is not None else {}),

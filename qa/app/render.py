@@ -7,6 +7,8 @@ http(s) links are rendered.
 import html
 import re
 
+from ..corroborate import summary
+
 CSS = """
 .source { border-left: 3px solid #d0d7de; padding: 4px 10px; margin: 8px 0; }
 .source:target { border-left-color: #f59f00; background: #fff9db; }
@@ -19,6 +21,10 @@ CSS = """
 .verify-note { font-size: 0.85em; color: #6a737d; margin-top: 6px; }
 .unsupported { color: #c92a2a; font-weight: 600; }
 a.cite { text-decoration: none; font-weight: 600; }
+.corroboration { font-size: 0.9em; margin-top: 6px; }
+.corroboration .disagree { color: #b35c00; font-weight: 600; }
+.corroboration li { margin: 4px 0; }
+.corroboration .copy { color: #6a737d; }
 @media (max-width: 640px) { .source { padding: 2px 6px; } }
 """
 
@@ -52,7 +58,46 @@ def render_answer_html(answer, turn: int) -> str:
     text = text.replace("[unsupported]", "<span class='unsupported' title='no passage supports this sentence'>"
                         "[unsupported]</span>")
     return re.sub(r"\[(\d+)\]", lambda m: f'<a class="cite" href="#source-{turn}-{m.group(1)}">[{m.group(1)}]</a>',
-                  text) + verification_note(answer)
+                  text) + corroboration_note(answer) + verification_note(answer)
+
+
+def _report_item(c) -> str:
+    copy = f" <span class='copy'>(a copy of {html.escape(c.copy_of)})</span>" if c.copy_of else ""
+    url = safe_url(c.url)
+    link = (f' · <a href="{html.escape(url, quote=True)}" target="_blank" rel="noopener noreferrer nofollow">'
+            f'original</a>') if url else ""
+    return (f"<li><b>{html.escape(c.source or c.doc_id)}</b> <small>{html.escape(c.published or 'undated')} · "
+            f"{html.escape(c.title or c.doc_id)}{link}</small>{copy}<br>“{html.escape(c.quote)}”</li>")
+
+
+def corroboration_note(answer) -> str:
+    """"Reported by N outlets: …" with each other report's quote (expandable), the first and latest
+    report, and "Sources disagree: …" with each value's reports, newest first."""
+    k = getattr(answer, "corroboration", None)
+    if k is None or answer.abstained:
+        return ""
+    n = len(k.outlets)
+    others = [o for c in answer.citations for o in c.corroborated_by]
+    head = f"Reported by {n} independent outlet{'s' if n != 1 else ''}: {html.escape(', '.join(k.outlets))}"
+    when = ""
+    if k.first_reported is not None and k.latest_reported is not None and k.first_reported.published:
+        when = (f" · first reported {html.escape(k.first_reported.published)} ({html.escape(k.first_reported.source)})"
+                + (f", latest {html.escape(k.latest_reported.published)} ({html.escape(k.latest_reported.source)})"
+                   if k.latest_reported.published != k.first_reported.published else ""))
+    body = ""
+    if others:
+        body = f"<details><summary>{head}{when}</summary><ul>{''.join(_report_item(c) for c in others)}</ul></details>"
+    else:
+        body = f"<div>{head}{when}</div>"
+    if k.conflict is not None:
+        label = "Updated report" if k.conflict.revision else "Sources disagree"
+        items = "".join(
+            f"<li><b>{html.escape(r.value)}</b> — {len(r.outlets)} outlet{'s' if len(r.outlets) != 1 else ''}"
+            f" ({html.escape(', '.join(r.outlets))}){', ' + html.escape(r.latest_reported) if r.latest_reported else ''}"
+            f"<ul>{''.join(_report_item(c) for c in r.citations)}</ul></li>" for r in k.conflict.reports)
+        body += (f"<details open><summary class='disagree'>{label}: {html.escape(k.conflict.describe())}</summary>"
+                 f"<ul>{items}</ul></details>")
+    return f"<div class='corroboration'>{body}</div>"
 
 
 def verification_note(answer) -> str:
@@ -110,6 +155,8 @@ def render_sources(answer, turn: int = 0) -> str:
 def copy_text(answer) -> str:
     """Plain text of the answer with its sources, for the clipboard."""
     lines = [answer.text]
+    if getattr(answer, "corroboration", None) is not None and not answer.abstained:
+        lines.append(summary(answer.corroboration))
     if answer.citations:
         lines.append("")
         lines.append("Sources:")

@@ -4,7 +4,8 @@ cache folder of a corpus's index.
 Formats (one JSON object per line):
   corpus:    {"id", "title", "source", "url", "published", "text"}
   questions: {"id", "question", "answers": [..], "answerable": bool,
-              "evidence": [{"doc_id", "text"}], "as_of"?: "YYYY-MM-DD", "choices"?: [..]}
+              "evidence": [{"doc_id", "text"}], "as_of"?: "YYYY-MM-DD", "choices"?: [..],
+              "sources"?: [outlets holding the answer], "conflict"?: {"doc_id", "value"}}
 
 The index for a corpus is built once and reused: its folder name is a hash of the corpus bytes
 and of everything that decides the stored texts, chunks and vectors.
@@ -35,6 +36,10 @@ class Question:
     evidence_ids: list[str]
     as_of: str | None = None
     choices: list[str] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)  # the outlets whose articles hold the answer
+    # a conflict set's label (eval/make_conflict_set.py): {"doc_id", "value"} of an altered copy stating
+    # another value (a conflict to find), {"doc_id", "value": null} of a reworded copy (none to find)
+    conflict: dict | None = None
 
 
 def load_questions(path: str | Path) -> list[Question]:
@@ -64,7 +69,9 @@ def load_questions(path: str | Path) -> list[Question]:
                 raise InputError(str(path), "\"answerable\" must be true or false", line=n)
             out.append(Question(id=str(d.get("id", f"q{n}")), question=d["question"], answers=answers,
                                 answerable=answerable, evidence_ids=[str(e["doc_id"]) for e in evidence],
-                                as_of=d.get("as_of") or None, choices=list(d.get("choices") or [])))
+                                as_of=d.get("as_of") or None, choices=list(d.get("choices") or []),
+                                sources=[str(x) for x in d.get("sources") or []],
+                                conflict=d.get("conflict") if isinstance(d.get("conflict"), dict) else None))
     if not out:
         raise InputError(str(path), "holds no questions")
     return out

@@ -103,6 +103,81 @@ def score_answer(q: Question, a: Answer, scorer: SupportScorer) -> dict:
             "words": None if a.abstained else answer_words(a.text), "faithfulness": faithfulness(a, scorer)}
 
 
+def corroboration_row(engine, q: Question, a: Answer) -> dict | None:
+    """What the answer's corroboration lists, each listed article checked for a gold answer string."""
+    k = a.corroboration
+    if k is None or not a.citations:
+        return None
+    cited = a.citations[0]
+    listed = [c for c in a.citations for c in c.corroborated_by]
+    conflict = k.conflict
+
+    def has_gold(doc_id: str) -> bool | None:
+        return contains_answer(engine.article_text(doc_id), q.answers) if q.answers else None
+
+    return {"value": k.value, "kind": k.kind, "outlets": k.outlets, "cited_source": cited.source,
+            "listed": [{"doc_id": c.doc_id, "source": c.source, "copy_of": c.copy_of, "has_gold": has_gold(c.doc_id)}
+                       for c in listed],
+            "conflict": None if conflict is None else {
+                "revision": conflict.revision, "summary": conflict.describe(),
+                "values": [r.value for r in conflict.reports],
+                "doc_ids": [c.doc_id for r in conflict.reports for c in r.citations]}}
+
+
+def corroboration_metrics(rows: list[dict]) -> dict:
+    """Corroboration recall and precision on answerable questions whose answer is in articles of two
+    or more outlets (``sources``): recall, the share of those outlets other than the cited one that the
+    answer lists; precision, the share of listed articles holding a gold answer -- over every answer,
+    and over the correct ones. Conflicts: the share of answers reporting one on unlabelled questions
+    (false conflicts, on an unaltered corpus), and on a conflict set (``conflict_label``) detection
+    precision and recall."""
+    def block(rs: list[dict]) -> dict:
+        other = found = listed = gold = 0
+        for r in rs:
+            k = r.get("corroboration") or {}
+            want = {s.lower() for s in r["sources"]} - {(k.get("cited_source") or "").lower()}
+            got = {x["source"].lower() for x in k.get("listed", [])}
+            other += len(want)
+            found += len(want & got)
+            listed += len(k.get("listed", []))
+            gold += sum(1 for x in k.get("listed", []) if x["has_gold"])
+        return {"n": len(rs), "other_outlets": other, "recall": found / other if other else None,
+                "listed": listed, "precision": gold / listed if listed else None}
+
+    multi = [r for r in rows if r["answerable"] and len(r.get("sources") or []) >= 2 and not r["abstained"]]
+    out: dict = {}
+    if multi:
+        out["all_answers"] = block(multi)
+        out["correct_answers"] = block([r for r in multi if r["correct"]])
+    plain = [r for r in rows if "conflict_label" not in r and not r["abstained"]]
+    if plain:
+        conflicts = [r for r in plain if ((r.get("corroboration") or {}).get("conflict") or {}).get("revision") is False]
+        revisions = [r for r in plain if ((r.get("corroboration") or {}).get("conflict") or {}).get("revision")]
+        out["false_conflicts"] = {"answers": len(plain), "conflicts": len(conflicts), "revisions": len(revisions),
+                                  "rate": len(conflicts) / len(plain)}
+        out["corroborated"] = {"with_value": sum(1 for r in plain if r.get("corroboration")) / len(plain),
+                               "mean_outlets": float(np.mean([len(r["corroboration"]["outlets"]) for r in plain
+                                                              if r.get("corroboration")] or [0]))}
+    labelled = [r for r in rows if "conflict_label" in r]
+    if labelled:
+        def reported(r: dict) -> dict | None:
+            return (r.get("corroboration") or {}).get("conflict")
+
+        def true_hit(r: dict) -> bool:
+            c, lab = reported(r), r["conflict_label"]
+            return c is not None and lab.get("value") is not None and lab["doc_id"] in c["doc_ids"]
+
+        pos = [r for r in labelled if r["conflict_label"].get("value") is not None]
+        flagged = [r for r in labelled if reported(r)]
+        out["conflict_set"] = {
+            "questions": len(labelled), "altered": len(pos), "reworded": len(labelled) - len(pos),
+            "answered_altered": sum(1 for r in pos if not r["abstained"]),
+            "recall": sum(1 for r in pos if true_hit(r)) / len(pos) if pos else None,
+            "precision": sum(1 for r in flagged if true_hit(r)) / len(flagged) if flagged else None,
+            "reported": len(flagged)}
+    return out
+
+
 def _abstained(row: dict) -> dict:
     """The outcomes of an abstention on this row's question."""
     wrong = False if row["answerable"] else None

@@ -33,7 +33,17 @@ from .datasets import (
     sample_questions,
     shift_as_of,
 )
-from .metrics import by_date_half, rank_of_gold, regressions, score_answer, summarize, tradeoff, variants
+from .metrics import (
+    by_date_half,
+    corroboration_metrics,
+    corroboration_row,
+    rank_of_gold,
+    regressions,
+    score_answer,
+    summarize,
+    tradeoff,
+    variants,
+)
 from .report import print_table, write_report
 
 
@@ -57,7 +67,10 @@ def run(engine, questions: list[Question], k: int = 10, ignore_as_of: bool = Fal
                "gold_rank": rank, "gold_in_corpus": _gold_in_corpus(engine, q),
                "latency_ms": round(latency, 2),
                "first_token_ms": round(a.timings.get("first_token", latency), 2),
-               "baselines": baseline_answers(q, a)}
+               "baselines": baseline_answers(q, a),
+               "sources": q.sources, "corroboration": corroboration_row(engine, q, a)}
+        if q.conflict is not None:
+            row["conflict_label"] = q.conflict
         if a.mode != "extractive":
             row["retrieval_gate"] = a.retrieval_gate
             row["draft"] = score_answer(q, a.draft, scorer) if a.draft is not None else None
@@ -66,6 +79,7 @@ def run(engine, questions: list[Question], k: int = 10, ignore_as_of: bool = Fal
         if progress:
             progress(i + 1, len(questions))
     metrics = summarize(rows)
+    metrics["corroboration"] = corroboration_metrics(rows)
     metrics["question_set"] = question_set(questions)
     if (split := gold_in_corpus(rows)) is not None:
         metrics["gold_in_corpus"] = split

@@ -23,6 +23,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..conversation import turns
+from ..corroborate import summary
 from ..llm import available_modes
 from ..types import Answer, Turn
 from .api import Service, service_of
@@ -64,6 +65,8 @@ def content_of(answer: Answer) -> str:
             meta = ", ".join(x for x in (c.source, c.published) if x)
             lines.append(f"[{c.n}] {c.title or c.doc_id}" + (f" ({meta})" if meta else "") + (f" {c.url}" if c.url else "")
                          + f' — "{c.quote}"')
+    if answer.corroboration is not None and not answer.abstained:
+        lines.append("\n" + summary(answer.corroboration))
     return "\n".join(lines)
 
 
@@ -101,19 +104,22 @@ def router() -> APIRouter:
         answer = await svc.answerer.ask(query)
         cid, created = "chatcmpl-" + uuid.uuid4().hex[:24], int(time.time())
         citations = [c.to_dict() for c in answer.citations]
+        corroboration = None if answer.corroboration is None else answer.corroboration.to_dict()
         if not req.stream:
             return {"id": cid, "object": "chat.completion", "created": created, "model": req.model,
                     "choices": [{"index": 0, "finish_reason": "stop",
                                  "message": {"role": "assistant", "content": content_of(answer),
-                                             "citations": citations, "abstained": answer.abstained}}],
+                                             "citations": citations, "abstained": answer.abstained,
+                                             "corroboration": corroboration}}],
                     "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}}
-        return StreamingResponse(_chunks(cid, created, req.model, answer, citations), media_type="text/event-stream",
-                                 headers={"Cache-Control": "no-cache"})
+        return StreamingResponse(_chunks(cid, created, req.model, answer, citations, corroboration),
+                                 media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
 
     return r
 
 
-def _chunks(cid: str, created: int, model: str, answer: Answer, citations: list[dict]) -> Iterator[str]:
+def _chunks(cid: str, created: int, model: str, answer: Answer, citations: list[dict],
+            corroboration: dict | None) -> Iterator[str]:
     def chunk(delta: dict, finish: str | None = None) -> str:
         body = {"id": cid, "object": "chat.completion.chunk", "created": created, "model": model,
                 "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
@@ -124,5 +130,5 @@ def _chunks(cid: str, created: int, model: str, answer: Answer, citations: list[
     step = 8
     for i in range(0, len(words), step):
         yield chunk({"content": " ".join(words[i:i + step]) + (" " if i + step < len(words) else "")})
-    yield chunk({"citations": citations, "abstained": answer.abstained}, "stop")
+    yield chunk({"citations": citations, "abstained": answer.abstained, "corroboration": corroboration}, "stop")
     yield "data: [DONE]\n\n"

@@ -63,12 +63,14 @@ def build_mcp(engine: QA, ask: Callable[[Query], Awaitable[Answer]] | None = Non
         return {"query": q.question, "passages": [_passage(p) for p in await run_search(q)]}
 
     @server.tool(description="Answer a question from the news articles. The answer's [n] markers cite exact "
-                 "sentences; abstained is true when the articles do not say.")
+                 "sentences; abstained is true when the articles do not say; corroboration says how many "
+                 "independent outlets report the answer, which, since when, and where sources disagree.")
     async def ask_news(question: str, as_of: str | None = None, sources: list[str] | None = None,
                        date_from: str | None = None, date_to: str | None = None, k: int = 8) -> dict[str, Any]:
         a = await run_ask(checked(question, as_of=as_of, sources=sources, date_from=date_from, date_to=date_to, k=k))
         return {"answer": a.text, "abstained": a.abstained, "confidence": round(a.confidence, 4),
                 "citations": [c.to_dict() for c in a.citations],
+                "corroboration": None if a.corroboration is None else a.corroboration.to_dict(),
                 "passages": [_passage(p) for p in a.passages[:3]] if a.abstained else []}
 
     @server.tool(description="One article: its metadata and text. Citation start/end offsets index this text.")

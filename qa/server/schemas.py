@@ -69,6 +69,42 @@ class CitationOut(BaseModel):
     start: int
     end: int
     support: float | None = None
+    copy_of: str = Field("", description="a wire copy: the doc id of the article it copies (not an independent outlet)")
+    corroborated_by: list[CitationOut] = Field(
+        default_factory=list, description="other articles stating the same value, each with its quote and offsets")
+
+
+class ReportOut(BaseModel):
+    value: str
+    independent_outlets: int
+    outlets: list[str]
+    first_reported: str
+    latest_reported: str
+    citations: list[CitationOut]
+
+
+class ConflictOut(BaseModel):
+    revision: bool = Field(..., description="a later report of the same outlet, or a correction, revises the earlier")
+    lead: int = Field(..., description="the index in `reports` of the value the answer leads with")
+    summary: str
+    reports: list[ReportOut] = Field(..., description="each value with its articles, newest first")
+
+
+class ReportedOut(BaseModel):
+    doc_id: str
+    source: str
+    published: str
+    title: str
+
+
+class CorroborationOut(BaseModel):
+    value: str = Field(..., description="the asked-for value the answer gives")
+    kind: str
+    independent_outlets: int
+    outlets: list[str]
+    first_reported: ReportedOut | None = None
+    latest_reported: ReportedOut | None = None
+    conflict: ConflictOut | None = None
 
 
 class PassageOut(BaseModel):
@@ -97,6 +133,7 @@ class AnswerOut(BaseModel):
     mode: str
     search_query: str
     citations: list[CitationOut]
+    corroboration: CorroborationOut | None = None
     passages: list[PassageOut]
     timings_ms: dict[str, float]
 

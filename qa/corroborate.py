@@ -1,0 +1,634 @@
+"""Corroboration and conflicts: which other articles state the answer's fact, how many independent
+outlets that is, and where reports disagree.
+
+The answer's *value* is what its quote gives for the asked-for slot (``expected_type``): the number
+for "how many", the date for "when", the country or state for "which country", the name for "who"
+-- a value the question does not already contain (``values_in``). Then, over the articles that
+retrieval already scored for the question (``Retriever.search(pool=...)``; no new search, no new
+embedding):
+
+1. **Corroboration.** An article *states the value* when one of its sentences holds it
+   (``states``) and that sentence, read with the one before it and the article's title, covers at
+   least ``min_topic`` of the question's own terms (IDF-weighted, the value's words left out): the
+   same fact about the same story, not the same name in another story.
+2. **Independent outlets.** Articles of one outlet count once, and so do near-identical texts
+   under different outlets (wire copies, syndication, one story under two urls: word 5-gram
+   containment ``copy_containment``); a copy is shown, marked as the copy of the earliest.
+3. **Conflicts.** A sentence of another article that says what the quote says with the slot
+   filled differently -- the two aligned word by word (difflib), the quote's value replaced by
+   another value of the same kind, and the value nowhere in that sentence -- is a conflicting
+   report. When the two come from one outlet, or the later one says it corrects or updates
+   ("corrected", "has risen to"), the later *revises* the earlier and is no conflict.
+4. **The lead.** The value that the most independent outlets report leads (a revision wins over
+   what it revises; a tie keeps the best-ranked answer), the other beside it.
+5. **Timeline.** The earliest and latest dated articles that state the lead value.
+
+Alignment makes conflicts strict on purpose: two differently worded reports of a toll are not
+compared, so an unaltered corpus shows few false conflicts (``qa eval`` measures both).
+"""
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from .answer import asking_sentence, expected_type, focus_term
+from .places import KINDS, is_demonym, places
+from .stores import normalize_source
+from .support import _key as name_key
+from .support import numbers
+from .text import STOPWORDS, content_terms, sentence_spans
+from .types import Answer, Article, Citation, Conflict, Corroboration, Report
+
+_MONTH = (r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|"
+          r"Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?")
+_DAY = r"(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)"
+_DATE = re.compile(rf"\b{_MONTH}(?:\s+\d{{1,2}}(?:st|nd|rd|th)?)?(?:,?\s+(?:19|20)\d{{2}})?\b|"
+                   rf"\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH}(?:,?\s+(?:19|20)\d{{2}})?\b|"
+                   rf"\b{_DAY}\b|\b(?:19|20)\d{{2}}\b")
+_NAME_RUN = re.compile(r"\b[A-Z][\w'\u2019.-]*(?:\s+(?:(?:of|de|da|del|van|von|al|bin|la|le|du)\s+)?"
+                       r"[A-Z][\w'\u2019-]*)*")
+_CALENDAR = {w.lower() for w in "January February March April May June July August September October "
+             "November December Jan Feb Mar Apr Jun Jul Aug Sep Sept Oct Nov Dec Monday Tuesday Wednesday "
+             "Thursday Friday Saturday Sunday".split()}
+_TOKEN = re.compile(r"\w+(?:[.,'\u2019]\w+)*%?")
+# a report that says it revises an earlier one
+_REVISES = re.compile(r"\b(correct(?:ion|ed|s)?|updated?|revised?|earlier (?:version|report)|previously reported|"
+                      r"(?:rose|risen|climbed|increased|grew|jumped) to|now (?:stands|stood) at)\b", re.I)
+
+
+@dataclass(frozen=True)
+class Value:
+    """A value of the asked-for slot as one sentence writes it: ``kind`` (number, date, country,
+    state, name or term), ``text`` as written, ``keys`` what is matched."""
+    kind: str
+    text: str
+    keys: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CorroborationConfig:
+    articles: int = 40  # the best-scored candidate articles searched for the value
+    min_topic: float = 0.4  # share of the question's terms (IDF) the stating sentence's context covers
+    story_weight: float = 0.7  # the topic: this share from the whole article, the rest from the sentence's context
+    copy_containment: float = 0.5  # word 5-gram containment of two texts that are copies of one story
+    min_alignment: float = 0.6  # difflib ratio of two sentences compared for a conflict
+    max_sentence_words: int = 80
+
+
+def _key(word: str) -> str:
+    """A name word's key: the support checker's (case-folded, possessive-free stem), dots dropped."""
+    return name_key(word.replace(".", ""))
+
+
+def _date_key(text: str) -> tuple[str, ...]:
+    out = []
+    for w in re.findall(r"[A-Za-z]+|\d+", text):
+        lw = w.lower()
+        if lw in ("of", "st", "nd", "rd", "th"):
+            continue
+        out.append(lw[:3] if lw.isalpha() else str(int(lw)))
+    return tuple(out)
+
+
+def _names(sentence: str, context: str = "") -> list[tuple[str, tuple[str, ...]]]:
+    """Runs of capitalised words (names), each with its keys. A possessive ends a name ("Elon Musk's
+    Twitter" is two), a hyphenated adjective is none ("Chinese-owned"), nor is a country's adjective
+    alone ("Korean"), a company suffix is dropped ("Twitter Inc."), and a sentence's first word counts
+    only when the article also capitalises it mid-sentence ("Officials said" is no name)."""
+    out = []
+    for m in _NAME_RUN.finditer(sentence):
+        offset = m.start()
+        parts = [p for p in re.split(r"(?<=['\u2019]s)\s+|(?<=['\u2019])\s+", m.group(0)) if p]
+        # a title splits a run and is dropped ("Florida Gov. Ron DeSantis", "Former Starbucks CEO Howard Schultz")
+        parts = [q for p in parts[-1:] for q in re.split(_TITLE, p) if q and q.strip()]
+        for part in parts:
+            at = sentence.find(part, offset)
+            offset = at + len(part)
+            tokens = [t for t in part.rstrip(".").split() if not re.search(r"-[a-z]", t)]
+            while tokens and (tokens[0].lower() in STOPWORDS or tokens[0].lower() in _CALENDAR):
+                tokens = tokens[1:]
+            tokens = [re.sub(r"['\u2019]s?$", "", t) for t in tokens if t.lower() not in _CALENDAR]
+            while tokens and tokens[-1].lower().rstrip(".") in _SUFFIXES:
+                tokens = tokens[:-1]
+            if not tokens or (len(tokens) == 1 and is_demonym(tokens[0])):
+                continue
+            opens = _OPENS.search(sentence[:at]) is not None
+            if opens and len(tokens) == 1 and tokens[0].isupper() and len(tokens[0]) > 3:
+                continue  # a dateline ("WASHINGTON —")
+            if opens and not _name_at_start(tokens[0], context or sentence):
+                # "Residents of Philadelphia": the opening word is none, the rest may be
+                tokens = tokens[1:]
+                while tokens and tokens[0].lower() in _CONNECTORS:
+                    tokens = tokens[1:]
+                if not tokens:
+                    continue
+            keys = tuple(_key(t) for t in tokens if t.lower() not in STOPWORDS)
+            if keys:
+                out.append((" ".join(tokens), keys))
+    return out
+
+
+_TITLE = re.compile(r"\s*\b(?:Former|Ex|CEO|President|Vice|Gov|Governor|Secretary|Minister|Prime|Sen|Senator|Rep|"
+                    r"Chairman|Chairwoman|Chief|Director|King|Queen|Prince|Princess|Pope|Judge|Justice|General|"
+                    r"Mayor|Speaker|Leader|Coach|Dr|Mr|Mrs|Ms|Gen|Lt|Col|Sgt|Adm|Capt|Army|Rev|St)\b\.?\s*")
+_OPENS = re.compile(r"(?:^|[.!?][\"'\u201d\u2019)]?\s)[\s\"'\u201c\u2018(]*$")
+# words that open news sentences without being names ("Officials said ...", "Several ...")
+_STARTERS = set("""officials authorities police experts researchers scientists critics residents witnesses analysts
+many some most several both after before during while although though since despite according last next earlier
+later today yesterday tonight now meanwhile however still here there what when why how where who which this that
+these those such other another each every all none no one two three four five six seven eight nine ten first second
+third new more less people fans voters students workers doctors lawmakers democrats republicans prosecutors
+investigators scientists officers firefighters rescuers video photos footage data reports sources""".split())
+
+
+def _name_at_start(word: str, context: str) -> bool:
+    """A sentence's capitalised first word is a name when the article also capitalises it mid-sentence,
+    or never writes it in lower case and it is no common opening word ("Volkswagen is recalling ...",
+    not "Officials said ...")."""
+    if re.search(rf"[a-z,;] {re.escape(word)}\b", context):
+        return True
+    low = word.lower()
+    return low not in _STARTERS and not low.endswith(("ly", "ing")) and \
+        re.search(rf"(?<![\w-]){re.escape(low)}(?![\w-])", context) is None
+
+
+# words of names that do not tell one name from another
+_GENERIC = {_key(w) for w in """national park university college city county state united new north south east west
+club fc company airlines airline party group institute department ministry court school hospital river lake mount
+mountain mountains island islands street bridge stadium center centre museum jr sr the""".split()}
+_CONNECTORS = {"of", "de", "da", "del", "van", "von", "al", "bin", "la", "le", "du"}
+_SUFFIXES = {"inc", "corp", "co", "ltd", "llc", "plc", "group"}
+
+
+def values_in(sentence: str, question: str, kind: str | None, context: str = "",
+              term_weight: Callable[[str], float] | None = None) -> list[Value]:
+    """The values a sentence gives for the slot of ``kind`` that the question does not contain, in
+    the order they are written. ``kind`` None (a "what" question): its names, else its numbers, else
+    its rarest word the question lacks."""
+    if kind in KINDS:
+        have = places(question, kind)
+        found = [(sentence.find(p), p) for p in places(sentence, kind) - have]
+        return [Value(kind, p, (p,)) for _, p in sorted(found)]
+    if kind == "date":
+        asked = {_date_key(m.group(0)) for m in _DATE.finditer(question)}
+        return [Value("date", m.group(0), _date_key(m.group(0))) for m in _DATE.finditer(sentence)
+                if _date_key(m.group(0)) not in asked]
+    if kind == "number":
+        return _numbers(sentence, question)
+    q_words = {_key(w) for w in re.findall(r"[\w'\u2019-]+", question)}
+    # a name the question already gives is no answer ("Hunter Biden" is, when it asks about "Biden's son")
+    names = [Value("name", text, keys) for text, keys in _names(sentence, context)
+             if not set(keys) <= q_words]
+    if kind == "name" or names:
+        return names
+    nums = _numbers(sentence, question)
+    if nums:
+        return nums
+    q_terms = set(content_terms(question))
+    novel = [t for t in content_terms(sentence) if t not in q_terms]
+    if not novel:
+        return []
+    weight = term_weight or (lambda t: 1.0)
+    best = max(novel, key=weight)
+    return [Value("term", best, (best,))]
+
+
+def _numbers(sentence: str, question: str) -> list[Value]:
+    plain = _DATE.sub(" ", sentence)
+    asked = numbers(question)
+    out, seen = [], set()
+    for m in re.finditer(r"(?<![\w.])\d+(?:[.,]\d+)*%?|\b[a-z]+\b", plain, re.I):
+        n = numbers(m.group(0))
+        if len(n) == 1 and (v := next(iter(n))) not in asked and v not in seen:
+            seen.add(v)
+            out.append(Value("number", m.group(0), (v,)))
+    return out
+
+
+def states(value: Value, sentence: str) -> bool:
+    """Does the sentence state ``value``?"""
+    if value.kind in KINDS:
+        return value.keys[0] in places(sentence, value.kind)
+    if value.kind == "number":
+        return value.keys[0] in numbers(_DATE.sub(" ", sentence))
+    if value.kind == "date":
+        return any(_date_key(m.group(0))[: len(value.keys)] == value.keys or
+                   value.keys[: len(k := _date_key(m.group(0)))] == k and len(k) >= 2
+                   for m in _DATE.finditer(sentence))
+    if value.kind == "term":
+        return value.keys[0] in set(content_terms(sentence))
+    have = {_key(w) for w in re.findall(r"[A-Z][\w'\u2019-]*", sentence)}
+    # every word of the name but generic ones ("Hunter Biden" is not "Joe Biden", "Zion National Park" not
+    # "Yellowstone National Park"; "the Buffalo Bills" and "the Bills" differ, "Clemson" is "Clemson University")
+    distinct = [k for k in value.keys if k not in _GENERIC] or list(value.keys)
+    return all(k in have for k in distinct)
+
+
+def _same(a: Value, b: Value) -> bool:
+    return states(a, b.text) or states(b, a.text)
+
+
+_WHICH_DATE = re.compile(r"\b(?:which|what|in which)\s+(month|year|day|date)\b", re.I)
+_WHICH_STATE = re.compile(r"\b(?:which|what)\s+(?:u\.?s\.?\s+|american\s+)?state\b", re.I)
+
+
+def slot_kind(question: str) -> str | None:
+    """What the question asks for (``expected_type``), also for "in which month" and "which U.S. state"."""
+    kind = expected_type(question)
+    if kind is None:
+        asked = asking_sentence(question)
+        if _WHICH_DATE.search(asked):
+            return "date"
+        if _WHICH_STATE.search(asked):
+            return "state"
+    return kind
+
+
+def answer_value(question: str, quote: str, context: str = "",
+                 term_weight: Callable[[str], float] | None = None) -> Value | None:
+    """The value the answer's quote gives for the asked-for slot: of several, the one nearest the
+    question's focus word ("mediate" in "Who will mediate ...?"), else the first."""
+    kind = slot_kind(question)
+    found = values_in(quote, question, kind, context, term_weight)
+    if not found:
+        return None
+    focus = focus_term(question)
+    if focus and len(found) > 1:
+        spots = [m.start() for m in re.finditer(r"[\w'\u2019-]+", quote) if _key(m.group(0)) == focus]
+        if spots:
+            return min(found, key=lambda v: min(abs(quote.find(v.text) - s) for s in spots))
+    return found[0]
+
+
+@dataclass
+class _Scan:
+    """What one pass over the candidate articles found for one value."""
+    value: Value
+    holder: Citation  # the answer's citation that states it
+    agree: list[_Stated] = field(default_factory=list)
+    disagree: list[_Stated] = field(default_factory=list)
+    retarget: Value | None = None  # the quote's value in the slot where another report differs
+
+
+@dataclass
+class _Stated:
+    """One article's sentence stating a value."""
+    doc_id: str
+    start: int
+    end: int
+    quote: str
+    value: Value
+    topic: float
+    revises: bool = False
+
+
+class Corroborator:
+    """Finds corroboration and conflicts for one answer over the candidates retrieval scored."""
+
+    def __init__(self, article: Callable[[str], Article], article_text: Callable[[str], str],
+                 term_weight: Callable[[str], float], config: CorroborationConfig | None = None):
+        self.article = article  # doc id -> Article (title, source, published)
+        self.article_text = article_text  # doc id -> the text offsets index here
+        self.term_weight = term_weight
+        self.config = config or CorroborationConfig()
+        self._shingles: dict[str, set[int]] = {}
+        self._lowered: dict[str, str] = {}
+
+    # ---- pieces -----------------------------------------------------------------------
+    def topic(self, q_terms: dict[str, float], text: str) -> float:
+        total = sum(q_terms.values())
+        if not total:
+            return 1.0
+        have = set(content_terms(text))
+        return sum(w for t, w in q_terms.items() if t in have) / total
+
+    def story(self, q_terms: dict[str, float], doc_id: str) -> float:
+        """The share of the story's terms (IDF) that the whole article holds (stems found as word starts)."""
+        total = sum(q_terms.values())
+        if not total:
+            return 1.0
+        low = self._lower(doc_id)
+        return sum(w for t, w in q_terms.items() if f" {t}" in low or low.startswith(t)) / total
+
+    def shingles(self, doc_id: str) -> set[int]:
+        s = self._shingles.get(doc_id)
+        if s is None:
+            w = re.findall(r"\w+", self.article_text(doc_id).lower())
+            s = self._shingles[doc_id] = {hash(tuple(w[i:i + 5])) for i in range(max(1, len(w) - 4))}
+        return s
+
+    def copies(self, a: str, b: str) -> bool:
+        sa, sb = self.shingles(a), self.shingles(b)
+        return bool(sa and sb) and len(sa & sb) / min(len(sa), len(sb)) >= self.config.copy_containment
+
+    def _near(self, doc_id: str, needles: Iterable[str], limit: int = 40) -> list[tuple[int, int]]:
+        """The spans of the article's sentences that contain one of ``needles`` (lowercase), without
+        splitting the whole article: only the stretch around each occurrence is split."""
+        text = self.article_text(doc_id)
+        low = self._lower(doc_id)
+        spans: dict[tuple[int, int], None] = {}
+        for needle in needles:
+            if not needle:
+                continue
+            at = low.find(needle)
+            while at >= 0 and len(spans) < limit:
+                nxt = at + len(needle)
+                for s, e in sentence_spans(text, max(0, at - 300), min(len(text), at + 300)):
+                    if s <= at < e:
+                        if len(text[s:e].split()) <= self.config.max_sentence_words:
+                            spans[(s, e)] = None
+                        nxt = max(nxt, e)  # the next occurrence in another sentence
+                        break
+                at = low.find(needle, nxt)
+        return sorted(spans)
+
+    def _lower(self, doc_id: str) -> str:
+        low = self._lowered.get(doc_id)
+        if low is None:
+            low = self._lowered[doc_id] = self.article_text(doc_id).lower()
+        return low
+
+    # ---- the whole step ---------------------------------------------------------------
+    def corroborate(self, answer: Answer, question: str, pool: Iterable[int],
+                    chunk_doc: Callable[[int], str]) -> Corroboration | None:
+        """Attach corroborating citations to the answer's citation that gives its value, and return
+        the answer's corroboration (None when the answer abstains or gives no value)."""
+        if answer.abstained or not answer.citations:
+            return None
+        cited = answer.citations[0]
+        group = [c for c in answer.citations if c.doc_id == cited.doc_id]
+        quote = " ".join(c.quote for c in group)
+        text = self.article_text(cited.doc_id)
+        # whether an opening word is a name is read from how these articles write it (qa.corroborate._names)
+        docs = list(dict.fromkeys(chunk_doc(c) for c in pool))[: self.config.articles]
+        context = " ".join([text, *(self.article_text(d)[:3000] for d in docs[:5])])
+        value = answer_value(question, quote, context, self.term_weight)
+        if value is None:
+            return None
+        scan = self._scan(answer, question, group, value, docs)
+        if scan.retarget is not None:
+            # another report says the quote's sentence with a different value in another slot: that slot is
+            # the one reports disagree on, and the asked-for one (a value chosen from several can be wrong)
+            scan = self._scan(answer, question, group, scan.retarget, docs)
+        value, holder = scan.value, scan.holder
+        own = _Stated(cited.doc_id, holder.start, holder.end, holder.quote, value, 1.0)
+        reports = [self._report([own, *scan.agree], holder)]
+        for _value, stated in _by_value(scan.disagree):
+            reports.append(self._report(stated, None))
+        holder.corroborated_by = reports[0].citations[1:]
+        conflict = self._conflict(reports) if len(reports) > 1 else None
+        lead = reports[0] if conflict is None else conflict.reports[conflict.lead]
+        dated = [c for c in lead.citations if c.published]
+        return Corroboration(value=lead.value, kind=value.kind, outlets=lead.outlets,
+                             first_reported=min(dated, key=lambda c: c.published) if dated else None,
+                             latest_reported=max(dated, key=lambda c: c.published) if dated else None,
+                             conflict=conflict)
+
+    def _scan(self, answer: Answer, question: str, group: list[Citation], value: Value, docs: list[str]) -> _Scan:
+        """The candidate articles that state ``value`` and those that give another value in its place."""
+        cited = group[0]
+        quote = " ".join(c.quote for c in group)
+        holder = next((c for c in group if states(value, c.quote)), cited)
+        # the story: the question's terms that the answer's own article shares (title, passage, quote)
+        passage = next((p.text for p in answer.passages if p.rank == holder.passage_rank), "")
+        shared = set(content_terms(f"{self.article(cited.doc_id).title} {passage} {quote}"))
+        q_terms = {t: self.term_weight(t) for t in set(content_terms(question)) & shared
+                   if t not in set(content_terms(value.text))}
+        used = {cited.doc_id}  # the answer's other articles, if any, are compared too
+        # the quote's sentence that gives the value: what another report's sentence is aligned with
+        said = next((holder.quote[a:b] for a, b in sentence_spans(holder.quote) if states(value, holder.quote[a:b])),
+                    holder.quote)
+        s_tokens = _TOKEN.findall(said)
+        value_words = {w.lower() for w in _TOKEN.findall(value.text)}
+        # the quote's rarest words: where another report of the same sentence would be found
+        rare = sorted({w.lower() for w in s_tokens if len(w) > 3 and w.lower() not in STOPWORDS
+                       and w.lower() not in value_words}, key=lambda w: -self.term_weight(_key(w)))[:3]
+        scan = _Scan(value, holder)
+        for d in docs:
+            if d in used:
+                continue
+            found, other_slot = self._stated(d, value, question, q_terms, s_tokens, rare)
+            if found is not None:
+                (scan.agree if found.value is value else scan.disagree).append(found)
+            if other_slot is not None and scan.retarget is None:
+                scan.retarget = other_slot
+        if scan.disagree:
+            scan.retarget = None  # reports disagree on this very value
+        return scan
+
+    def _stated(self, doc_id: str, value: Value, question: str, q_terms: dict[str, float],
+                s_tokens: list[str], rare: list[str]) -> tuple[_Stated | None, Value | None]:
+        """The article's best sentence stating ``value`` on the question's topic, or else its sentence
+        that says what the quote says with another value (a conflict), or None; and, when its sentence
+        says the quote's with another value in *another* slot, the quote's value in that slot. Only the
+        sentences around the value's words (or the quote's rarest words) are read."""
+        text = self.article_text(doc_id)
+        title = self.article(doc_id).title
+        best: _Stated | None = None
+        story = None
+        for s, e in self._near(doc_id, _needles(value), limit=8):
+            sent = text[s:e]
+            if states(value, sent):
+                if story is None:
+                    story = self.story(q_terms, doc_id)
+                before = sentence_spans(text, max(0, s - 400), s)
+                prev = text[before[-1][0]:before[-1][1]] if before else ""
+                near = self.topic(q_terms, f"{title} {prev} {sent}")
+                t = self.config.story_weight * story + (1 - self.config.story_weight) * near
+                if t >= self.config.min_topic and (best is None or t > best.topic):
+                    best = _Stated(doc_id, s, e, sent, value, t)
+        if not rare:
+            return best, None
+        wanted = {t.lower() for t in s_tokens}
+        for s, e in self._near(doc_id, rare, limit=6):
+            sent = text[s:e]
+            if len(set(_TOKEN.findall(sent.lower())) & wanted) * 2 < len(wanted):
+                continue
+            aligned = self._aligned_value(value, question, s_tokens, sent)
+            if aligned is None:
+                continue
+            ours, theirs = aligned
+            if ours is not value:
+                return best, ours
+            if best is None:
+                return _Stated(doc_id, s, e, sent, theirs, self.topic(q_terms, f"{title} {sent}"),
+                               revises=bool(_REVISES.search(sent))), None
+        return best, None
+
+    def _aligned_value(self, value: Value, question: str, s_tokens: list[str], sentence: str) -> tuple[Value, Value] | None:
+        """When ``sentence`` says what the quote's sentence (``s_tokens``) says with one value replaced by
+        another of the same kind (aligned word by word), the two values: the quote's (``value`` itself
+        when that is the one replaced) and the sentence's; else None."""
+        t_tokens = _TOKEN.findall(sentence)
+        s_low = [t.lower() for t in s_tokens]
+        t_low = [t.lower() for t in t_tokens]
+        if not t_low or abs(len(t_low) - len(s_low)) > max(len(s_low), len(t_low)) * 0.5:
+            return None
+        m = difflib.SequenceMatcher(None, s_low, t_low, autojunk=False)
+        if m.quick_ratio() < self.config.min_alignment or m.ratio() < self.config.min_alignment:
+            return None
+        said = " ".join(s_tokens)
+        for op, i1, i2, j1, j2 in m.get_opcodes():
+            if op != "replace":
+                continue
+            ours_seg = " ".join(s_tokens[max(0, i1 - 1):i2 + 1])
+            theirs_seg = " ".join(t_tokens[max(0, j1 - 1):j2 + 1])
+            mine = {_bare(t) for t in s_tokens[i1:i2]}
+            replaced = {_bare(t) for t in t_tokens[j1:j2]}
+            ours: Value | None
+            if states(value, " ".join(s_tokens[i1:i2])) or (value.kind == "name" and states(value, ours_seg)
+                                                            and mine & value_words(value)):
+                ours = value
+            else:  # another slot
+                kinds = dict.fromkeys([value.kind if value.kind != "term" else "name", "name", "number", "date"])
+                ours = next((v for k in kinds for v in values_in(ours_seg, question, k, said)
+                             if mine & value_words(v)), None)
+                if ours is None:
+                    continue
+            kind = ours.kind if ours.kind != "term" else None
+            found = [v for v in values_in(theirs_seg, question, kind, sentence)
+                     if not _same(v, ours) and replaced & value_words(v)]
+            if found:
+                return ours, found[0]
+        return None
+
+    def _report(self, stated: list[_Stated], holder: Citation | None) -> Report:
+        """One value and the articles stating it, grouped into independent outlets."""
+        stated = sorted(stated, key=lambda s: (s is not stated[0] if holder else 0,
+                                               self.article(s.doc_id).published or "9999"))
+        groups: list[list[str]] = []  # doc ids of one outlet or of one story's copies, earliest first
+        citations: list[Citation] = []
+        for s in stated:
+            a = self.article(s.doc_id)
+            if holder is not None and s.doc_id == holder.doc_id:
+                c = holder
+            else:
+                c = Citation(n=0, doc_id=s.doc_id, title=a.title, url=a.url, published=a.published, source=a.source,
+                             quote=s.quote, start=s.start, end=s.end)
+            for g in groups:
+                first = g[0]
+                if normalize_source(self.article(first).source or first) == normalize_source(a.source or s.doc_id):
+                    g.append(s.doc_id)
+                    break
+                if self.copies(first, s.doc_id):
+                    c.copy_of = first
+                    g.append(s.doc_id)
+                    break
+            else:
+                groups.append([s.doc_id])
+            citations.append(c)
+        outlets = [self.article(g[0]).source or g[0] for g in groups]
+        dates = sorted(c.published for c in citations if c.published)
+        return Report(value=stated[0].value.text, citations=citations, outlets=outlets,
+                      first_reported=dates[0] if dates else "", latest_reported=dates[-1] if dates else "",
+                      revises=any(s.revises for s in stated))
+
+    def _conflict(self, reports: list[Report]) -> Conflict:
+        """The reports of different values: a revision when one outlet (or a report saying it corrects)
+        gave the later value; which leads."""
+        ours = reports[0]
+        newest_first = sorted(reports, key=lambda r: r.latest_reported or "", reverse=True)
+        sources = [{normalize_source(c.source) for c in r.citations} for r in reports]
+        revision = False
+        later = newest_first[0]
+        if later is not ours and later.latest_reported > (ours.latest_reported or ""):
+            i = reports.index(later)
+            revision = later.revises or bool(sources[i] & sources[0])
+        elif later is ours:
+            revision = ours.revises and ours.latest_reported > max((r.latest_reported for r in reports[1:]), default="")
+        if revision:
+            lead = later
+        else:
+            lead = max(reports, key=lambda r: (len(r.outlets), r is ours))
+        return Conflict(reports=newest_first, lead=newest_first.index(lead), revision=revision)
+
+
+def _bare(word: str) -> str:
+    """A word without case, possessive or dots ("Sudan's" -> "sudan", "E.T." -> "et")."""
+    return re.sub(r"['\u2019]s?$", "", word.lower()).replace(".", "")
+
+
+def value_words(value: Value) -> set[str]:
+    return {_bare(w) for w in _TOKEN.findall(value.text)}
+
+
+def _needles(value: Value) -> list[str]:
+    """Lowercase strings that every sentence stating ``value`` contains (a cheap first filter)."""
+    if value.kind in KINDS:
+        return [value.keys[0].lower()[:5]]
+    if value.kind == "name":
+        return [value.text.split()[-1].lower().rstrip("'’s")[:8]]
+    if value.kind == "date":
+        return [value.text.lower()[:3]]
+    if value.kind == "number":
+        return list(dict.fromkeys([value.text.lower().rstrip("%"), value.keys[0]]))
+    return [value.keys[0][:6]]
+
+
+def _by_value(stated: list[_Stated]) -> list[tuple[Value, list[_Stated]]]:
+    out: list[tuple[Value, list[_Stated]]] = []
+    for s in stated:
+        for v, group in out:
+            if _same(v, s.value):
+                group.append(s)
+                break
+        else:
+            out.append((s.value, [s]))
+    return out
+
+
+def lead_with_majority(answer: Answer, corroboration: Corroboration) -> None:
+    """An extractive answer whose value fewer independent outlets report than another (or that a later
+    report revises) leads with the other, and names its own beside it: never the single dissenting
+    source alone. Every answer with a conflict names the disputed value, with its citation."""
+    conflict = corroboration.conflict
+    if conflict is None or not answer.citations:
+        return
+    lead = conflict.reports[conflict.lead]
+    ours = next(r for r in conflict.reports if answer.citations[0] in r.citations or
+                any(c.doc_id == answer.citations[0].doc_id for c in r.citations))
+    others = [r for r in conflict.reports if r is not lead]
+    if lead is ours:
+        main = list(answer.citations)
+    else:
+        main = [lead.citations[0]]
+    disputed = others[0].citations[0] if lead is ours else ours.citations[0]
+    n = 0
+    cites = []
+    for c in [*main, disputed]:
+        n += 1
+        c.n = n
+        cites.append(c)
+    first = " ".join(f"{c.quote} [{c.n}]" for c in main)
+    other = others[0] if lead is ours else ours
+    count = len(other.outlets)
+    if conflict.revision:
+        when = f" ({other.latest_reported})" if other.latest_reported else ""
+        tail = f"An earlier report{when} said: {disputed.quote} [{disputed.n}]"
+    else:
+        tail = (f"{'One report' if count == 1 else f'{count} outlets'} differ{'s' if count == 1 else ''}: "
+                f"{disputed.quote} [{disputed.n}]")
+    answer.citations = cites
+    answer.text = f"{first} {tail}"
+
+
+def summary(c: Corroboration | None) -> str:
+    """One line for people: "Reported by 3 independent outlets: a, b, c" / "Sources disagree: ..."."""
+    if c is None:
+        return ""
+    parts = []
+    n = len(c.outlets)
+    parts.append(f"Reported by {n} independent outlet{'s' if n != 1 else ''}: {', '.join(c.outlets)}")
+    if c.first_reported is not None and c.latest_reported is not None and c.first_reported.published:
+        if c.first_reported.published != c.latest_reported.published:
+            parts.append(f"first reported {c.first_reported.published} ({c.first_reported.source}), "
+                         f"latest {c.latest_reported.published} ({c.latest_reported.source})")
+        else:
+            parts.append(f"reported {c.first_reported.published}")
+    if c.conflict is not None:
+        parts.append(c.conflict.describe())
+    return "; ".join(parts)
+
+
