@@ -397,19 +397,21 @@ class Corroborator:
         q_terms = {t: self.term_weight(t) for t in set(content_terms(question)) & shared
                    if t not in set(content_terms(value.text))}
         used = {cited.doc_id}  # the answer's other articles, if any, are compared too
-        # the quote's sentence that gives the value: what another report's sentence is aligned with
-        said = next((holder.quote[a:b] for a, b in sentence_spans(holder.quote) if states(value, holder.quote[a:b])),
-                    holder.quote)
-        s_tokens = _TOKEN.findall(said)
-        value_words = {w.lower() for w in _TOKEN.findall(value.text)}
+        # the quote's sentences, the one that gives the value first: what another report's sentence is aligned with
+        spans = sorted(sentence_spans(quote), key=lambda sp: not states(value, quote[sp[0]:sp[1]]))
+        quote_sentences = [_TOKEN.findall(quote[a:b]) for a, b in spans] or [_TOKEN.findall(quote)]
+        s_tokens = quote_sentences[0]
         # the quote's rarest words: where another report of the same sentence would be found
-        rare = sorted({w.lower() for w in s_tokens if len(w) > 3 and w.lower() not in STOPWORDS
-                       and w.lower() not in value_words}, key=lambda w: -self.term_weight(_key(w)))[:3]
+        rare: list[str] = []
+        for tokens in quote_sentences[:3]:
+            rare += sorted({w.lower() for w in tokens if len(w) > 3 and w.lower() not in STOPWORDS
+                            and _bare(w) not in value_words(value)} - set(rare),
+                           key=lambda w: -self.term_weight(_key(w)))[:3 if tokens is s_tokens else 2]
         scan = _Scan(value, holder)
         for d in docs:
             if d in used:
                 continue
-            found, other_slot = self._stated(d, value, question, q_terms, s_tokens, rare)
+            found, other_slot = self._stated(d, value, question, q_terms, quote_sentences, rare)
             if found is not None:
                 (scan.agree if found.value is value else scan.disagree).append(found)
             if other_slot is not None and scan.retarget is None:
@@ -419,7 +421,7 @@ class Corroborator:
         return scan
 
     def _stated(self, doc_id: str, value: Value, question: str, q_terms: dict[str, float],
-                s_tokens: list[str], rare: list[str]) -> tuple[_Stated | None, Value | None]:
+                quote_sentences: list[list[str]], rare: list[str]) -> tuple[_Stated | None, Value | None]:
         """The article's best sentence stating ``value`` on the question's topic, or else its sentence
         that says what the quote says with another value (a conflict), or None; and, when its sentence
         says the quote's with another value in *another* slot, the quote's value in that slot. Only the
@@ -441,18 +443,20 @@ class Corroborator:
                     best = _Stated(doc_id, s, e, sent, value, t)
         if not rare:
             return best, None
-        wanted = {t.lower() for t in s_tokens}
         for s, e in self._near(doc_id, rare, limit=6):
             sent = text[s:e]
-            if len(set(_TOKEN.findall(sent.lower())) & wanted) * 2 < len(wanted):
-                continue
-            aligned = self._aligned_value(value, question, s_tokens, sent)
-            if aligned is None:
-                continue
-            ours, theirs = aligned
-            if ours is not value:
-                return best, ours
-            if best is None:
+            words_ = set(_TOKEN.findall(sent.lower()))
+            for said in quote_sentences:
+                wanted = {t.lower() for t in said}
+                if len(words_ & wanted) * 2 < len(wanted):
+                    continue
+                aligned = self._aligned_value(value, question, said, sent)
+                if aligned is None:
+                    continue
+                ours, theirs = aligned
+                if ours is not value:
+                    return best, ours
+                # the same sentence with another value: a conflicting report, whatever else the article says
                 return _Stated(doc_id, s, e, sent, theirs, self.topic(q_terms, f"{title} {sent}"),
                                revises=bool(_REVISES.search(sent))), None
         return best, None
@@ -470,26 +474,28 @@ class Corroborator:
         if m.quick_ratio() < self.config.min_alignment or m.ratio() < self.config.min_alignment:
             return None
         said = " ".join(s_tokens)
-        for op, i1, i2, j1, j2 in m.get_opcodes():
-            if op != "replace":
-                continue
+        for i1, i2, j1, j2 in _differences(m.get_opcodes()):
             ours_seg = " ".join(s_tokens[max(0, i1 - 1):i2 + 1])
             theirs_seg = " ".join(t_tokens[max(0, j1 - 1):j2 + 1])
             mine = {_bare(t) for t in s_tokens[i1:i2]}
             replaced = {_bare(t) for t in t_tokens[j1:j2]}
             ours: Value | None
             if states(value, " ".join(s_tokens[i1:i2])) or (value.kind == "name" and states(value, ours_seg)
-                                                            and mine & value_words(value)):
+                                                            and _overlaps(mine, value)):
                 ours = value
-            else:  # another slot
-                kinds = dict.fromkeys([value.kind if value.kind != "term" else "name", "name", "number", "date"])
+            else:  # another slot: of the kind the question asks for, when it asks for one
+                asked = slot_kind(question)
+                kinds = dict.fromkeys([asked] if asked else
+                                      [value.kind if value.kind != "term" else "name", "name", "number", "date"])
                 ours = next((v for k in kinds for v in values_in(ours_seg, question, k, said)
-                             if mine & value_words(v)), None)
+                             if _overlaps(mine, v)), None)
                 if ours is None:
                     continue
+                if _same(ours, value):
+                    ours = value
             kind = ours.kind if ours.kind != "term" else None
             found = [v for v in values_in(theirs_seg, question, kind, sentence)
-                     if not _same(v, ours) and replaced & value_words(v)]
+                     if not _same(v, ours) and _overlaps(replaced, v)]
             if found:
                 return ours, found[0]
         return None
@@ -545,9 +551,35 @@ class Corroborator:
         return Conflict(reports=newest_first, lead=newest_first.index(lead), revision=revision)
 
 
+def _differences(opcodes: list) -> list[tuple[int, int, int, int]]:
+    """The stretches where two aligned sentences differ on both sides: difflib's replacements, with
+    a difference on each side of one shared word joined ("Clemson University" against "University of
+    California" is a deletion, one equal word, an insertion)."""
+    out: list[list[int]] = []
+    pending: list[int] | None = None
+    for op, i1, i2, j1, j2 in opcodes:
+        if op == "equal":
+            if pending is not None and i2 - i1 > 1:
+                out.append(pending)
+                pending = None
+            elif pending is not None:
+                pending = [pending[0], i2, pending[2], j2]
+            continue
+        pending = [i1, i2, j1, j2] if pending is None else [pending[0], i2, pending[2], j2]
+    if pending is not None:
+        out.append(pending)
+    # a value is a few words: a longer difference is another sentence, not another value
+    return [(a, b, c, d) for a, b, c, d in out if 0 < b - a <= 6 and 0 < d - c <= 6]
+
+
 def _bare(word: str) -> str:
     """A word without case, possessive or dots ("Sudan's" -> "sudan", "E.T." -> "et")."""
     return re.sub(r"['\u2019]s?$", "", word.lower()).replace(".", "")
+
+
+def _overlaps(tokens: set[str], value: Value) -> bool:
+    """Do these (bare) words hold part of the value ("15bn" holds 15)?"""
+    return any(w in t or t in w for w in value_words(value) for t in tokens if w and t)
 
 
 def value_words(value: Value) -> set[str]:
