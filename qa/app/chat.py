@@ -17,7 +17,7 @@ import gradio as gr
 from ..conversation import Turn
 from ..errors import QAError
 from ..retrieval import temporal_cue
-from .render import close_tags, copy_text, public_message, render_answer_html, render_sources
+from .render import answer_notes_html, answer_text_html, close_tags, copy_text, public_message, render_sources
 
 LOG = logging.getLogger("newsqa.app")
 
@@ -90,7 +90,8 @@ class Chat:
                                + "</span> <small>(verifying…)</small> ▌"}
                 yield history, "", gr.update(), gr.update(), gr.update(), session
             assert answer is not None  # ask_stream ends with the Answer
-            final = render_answer_html(answer, turn)
+            grown = answer_text_html(answer, turn)
+            final = grown + answer_notes_html(answer)
             sources_html = render_sources(answer, turn)
             searched = f"<div class='searched'>Searched for: {html.escape(answer.search_query)}</div>"
             copied = copy_text(answer)
@@ -105,7 +106,7 @@ class Chat:
             yield history, "", gr.update(), gr.update(), gr.update(), session
             return
         # an extractive answer is ready at once; the page still shows it growing, word by word
-        words = final.split(" ") if answer.draft is None else []
+        words = grown.split(" ") if answer.draft is None else []  # the notes come whole, at the end
         step = max(1, len(words) // 6)  # six updates: it reads as growing, and costs 0.2 s
         for i in range(step, len(words), step):
             history[-1] = {"role": "assistant", "content": close_tags(" ".join(words[:i])) + " ▌"}

@@ -50,15 +50,20 @@ def highlight(text: str, lo: int, hi: int, start: int, end: int) -> str:
             + html.escape(text[end:hi]))
 
 
-def render_answer_html(answer, turn: int) -> str:
-    """The answer text, escaped, with each [n] a link to its source card."""
+def answer_text_html(answer, turn: int) -> str:
+    """The answer's own words, escaped, with each [n] a link to its source card (what the page grows)."""
     text = html.escape(answer.text)
     if answer.abstained:
-        return "<b>No answer in the articles.</b> " + text + verification_note(answer)
+        return "<b>No answer in the articles.</b> " + text
     text = text.replace("[unsupported]", "<span class='unsupported' title='no passage supports this sentence'>"
                         "[unsupported]</span>")
     return re.sub(r"\[(\d+)\]", lambda m: f'<a class="cite" href="#source-{turn}-{m.group(1)}">[{m.group(1)}]</a>',
-                  text) + corroboration_note(answer) + verification_note(answer)
+                  text)
+
+
+def answer_notes_html(answer) -> str:
+    """What follows the answer: who else reports it, where sources disagree, what was not verified."""
+    return corroboration_note(answer) + verification_note(answer)
 
 
 def _report_item(c) -> str:
