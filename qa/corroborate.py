@@ -36,8 +36,8 @@ from dataclasses import dataclass, field
 from .answer import asking_sentence, expected_type, focus_term
 from .places import KINDS, is_demonym, places
 from .stores import normalize_source
-from .support import _key as name_key
 from .support import numbers
+from .support import word_key as name_key
 from .text import STOPWORDS, content_terms, sentence_spans
 from .types import Answer, Article, Citation, Conflict, Corroboration, Report
 
@@ -75,6 +75,9 @@ class CorroborationConfig:
     copy_containment: float = 0.5  # word 5-gram containment of two texts that are copies of one story
     min_alignment: float = 0.6  # difflib ratio of two sentences compared for a conflict
     max_sentence_words: int = 80
+    # a question with no slot ("What did they agree on?"): the agreeing sentence must also say this share
+    # (IDF) of the quote's own claim (its terms the question lacks), not only mention the same name
+    min_claim: float = 0.5
 
 
 def _key(word: str) -> str:
@@ -377,7 +380,7 @@ class Corroborator:
         reports = [self._report([own, *scan.agree], holder)]
         for _value, stated in _by_value(scan.disagree):
             reports.append(self._report(stated, None))
-        holder.corroborated_by = reports[0].citations[1:]
+        holder.corroborated_by = [c for c in reports[0].citations if c is not holder]
         conflict = self._conflict(reports) if len(reports) > 1 else None
         lead = reports[0] if conflict is None else conflict.reports[conflict.lead]
         dated = [c for c in lead.citations if c.published]
@@ -400,28 +403,49 @@ class Corroborator:
         # the quote's sentences, the one that gives the value first: what another report's sentence is aligned with
         spans = sorted(sentence_spans(quote), key=lambda sp: not states(value, quote[sp[0]:sp[1]]))
         quote_sentences = [_TOKEN.findall(quote[a:b]) for a, b in spans] or [_TOKEN.findall(quote)]
-        s_tokens = quote_sentences[0]
         # the quote's rarest words: where another report of the same sentence would be found
-        rare: list[str] = []
-        for tokens in quote_sentences[:3]:
-            rare += sorted({w.lower() for w in tokens if len(w) > 3 and w.lower() not in STOPWORDS
-                            and _bare(w) not in value_words(value)} - set(rare),
-                           key=lambda w: -self.term_weight(_key(w)))[:3 if tokens is s_tokens else 2]
+        rare = self._rare(quote_sentences, value)
+        claim: dict[str, float] = {}
+        if slot_kind(question) is None:
+            q_own = set(content_terms(question)) | set(content_terms(value.text))
+            claim = {t: self.term_weight(t) for t in content_terms(" ".join(quote_sentences[0])) if t not in q_own}
         scan = _Scan(value, holder)
         for d in docs:
             if d in used:
                 continue
-            found, other_slot = self._stated(d, value, question, q_terms, quote_sentences, rare)
+            found, other_slot = self._stated(d, value, question, q_terms, quote_sentences, rare, claim)
             if found is not None:
                 (scan.agree if found.value is value else scan.disagree).append(found)
             if other_slot is not None and scan.retarget is None:
                 scan.retarget = other_slot
+        if not scan.disagree and scan.agree:
+            # a report that says what another report of this value says, with another value ("Officials said
+            # 24 people were killed" against another outlet's "Officials said 29 ...", not the answer's words)
+            said = [_TOKEN.findall(a.quote) for a in sorted(scan.agree, key=lambda a: -a.topic)[:2]]
+            more = self._rare(said, value)
+            agreeing = {a.doc_id for a in scan.agree}
+            for d in docs:
+                if d not in used and d not in agreeing:
+                    found, _ = self._clash(d, value, question, q_terms, said, more)
+                    if found is not None:
+                        scan.disagree.append(found)
         if scan.disagree:
             scan.retarget = None  # reports disagree on this very value
         return scan
 
+    def _rare(self, sentences: list[list[str]], value: Value) -> list[str]:
+        """The rarest words of each sentence (3 of the first, 2 of the others), the value's left out:
+        where another report of the same sentence is looked for."""
+        rare: list[str] = []
+        for i, tokens in enumerate(sentences[:3]):
+            rare += sorted({w.lower() for w in tokens if len(w) > 3 and w.lower() not in STOPWORDS
+                            and _bare(w) not in value_words(value)} - set(rare),
+                           key=lambda w: -self.term_weight(_key(w)))[:3 if i == 0 else 2]
+        return rare
+
     def _stated(self, doc_id: str, value: Value, question: str, q_terms: dict[str, float],
-                quote_sentences: list[list[str]], rare: list[str]) -> tuple[_Stated | None, Value | None]:
+                quote_sentences: list[list[str]], rare: list[str],
+                claim: dict[str, float] | None = None) -> tuple[_Stated | None, Value | None]:
         """The article's best sentence stating ``value`` on the question's topic, or else its sentence
         that says what the quote says with another value (a conflict), or None; and, when its sentence
         says the quote's with another value in *another* slot, the quote's value in that slot. Only the
@@ -432,7 +456,7 @@ class Corroborator:
         story = None
         for s, e in self._near(doc_id, _needles(value), limit=8):
             sent = text[s:e]
-            if states(value, sent):
+            if states(value, sent) and (not claim or self.topic(claim, sent) >= self.config.min_claim):
                 if story is None:
                     story = self.story(q_terms, doc_id)
                 before = sentence_spans(text, max(0, s - 400), s)
@@ -441,8 +465,16 @@ class Corroborator:
                 t = self.config.story_weight * story + (1 - self.config.story_weight) * near
                 if t >= self.config.min_topic and (best is None or t > best.topic):
                     best = _Stated(doc_id, s, e, sent, value, t)
-        if not rare:
-            return best, None
+        clash, other_slot = self._clash(doc_id, value, question, q_terms, quote_sentences, rare)
+        return (clash or best), other_slot
+
+    def _clash(self, doc_id: str, value: Value, question: str, q_terms: dict[str, float],
+               sentences: list[list[str]], rare: list[str]) -> tuple[_Stated | None, Value | None]:
+        """The article's sentence that says what one of ``sentences`` says with another value: for this
+        value (a conflicting report) or in another slot (that slot's value is returned)."""
+        text = self.article_text(doc_id)
+        title = self.article(doc_id).title
+        quote_sentences = sentences
         for s, e in self._near(doc_id, rare, limit=6):
             sent = text[s:e]
             words_ = set(_TOKEN.findall(sent.lower()))
@@ -455,11 +487,11 @@ class Corroborator:
                     continue
                 ours, theirs = aligned
                 if ours is not value:
-                    return best, ours
+                    return None, ours
                 # the same sentence with another value: a conflicting report, whatever else the article says
                 return _Stated(doc_id, s, e, sent, theirs, self.topic(q_terms, f"{title} {sent}"),
                                revises=bool(_REVISES.search(sent))), None
-        return best, None
+        return None, None
 
     def _aligned_value(self, value: Value, question: str, s_tokens: list[str], sentence: str) -> tuple[Value, Value] | None:
         """When ``sentence`` says what the quote's sentence (``s_tokens``) says with one value replaced by
@@ -502,8 +534,8 @@ class Corroborator:
 
     def _report(self, stated: list[_Stated], holder: Citation | None) -> Report:
         """One value and the articles stating it, grouped into independent outlets."""
-        stated = sorted(stated, key=lambda s: (s is not stated[0] if holder else 0,
-                                               self.article(s.doc_id).published or "9999"))
+        # earliest first (undated last): the first of a group of copies is its original
+        stated = sorted(stated, key=lambda s: self.article(s.doc_id).published or "9999")
         groups: list[list[str]] = []  # doc ids of one outlet or of one story's copies, earliest first
         citations: list[Citation] = []
         for s in stated:
@@ -636,12 +668,12 @@ def lead_with_majority(answer: Answer, corroboration: Corroboration) -> None:
     first = " ".join(f"{c.quote} [{c.n}]" for c in main)
     other = others[0] if lead is ours else ours
     count = len(other.outlets)
+    # the joining words are lower case and hold no number or date, so the sentence they open is still
+    # checked against its citation's own words (qa.verify, qa eval's faithfulness); the dates are in the conflict
     if conflict.revision:
-        when = f" ({other.latest_reported})" if other.latest_reported else ""
-        tail = f"An earlier report{when} said: {disputed.quote} [{disputed.n}]"
+        tail = f"— an earlier report said: {disputed.quote} [{disputed.n}]"
     else:
-        tail = (f"{'One report' if count == 1 else f'{count} outlets'} differ{'s' if count == 1 else ''}: "
-                f"{disputed.quote} [{disputed.n}]")
+        tail = f"— {'another report says' if count == 1 else 'other reports say'}: {disputed.quote} [{disputed.n}]"
     answer.citations = cites
     answer.text = f"{first} {tail}"
 

@@ -51,7 +51,7 @@ def numbers(text: str) -> set[str]:
     return {n[:-2] if n.endswith(".0") else n for n in out}
 
 
-def _key(word: str) -> str:
+def word_key(word: str) -> str:
     """Case-folded, possessive-free stem, so "Russia's" and "Russia" match."""
     w = word.lower().replace("\u2019", "'")
     return stem(re.sub(r"'s?$", "", w))
@@ -64,7 +64,7 @@ def names(text: str) -> set[str]:
         w = m.group(0).lower()
         if w in STOPWORDS or w in _NUMBER_WORDS or w in _NEGATION or len(w) < 2:
             continue
-        out.add(_key(w))
+        out.add(word_key(w))
     return out
 
 
@@ -144,8 +144,8 @@ class SupportScorer:
         missing_numbers = numbers(claim) - numbers(evidence) - (numbers(given) if given else set())
         if missing_numbers:
             reasons.append(f"numbers not in evidence: {', '.join(sorted(missing_numbers))}")
-        ev_words = {_key(p) for w in words(evidence) for p in (w, *re.split(r"[-.']", w)) if p}
-        given_names = {_key(p) for w in words(given) for p in (w, *re.split(r"[-.']", w)) if p} if given else set()
+        ev_words = {word_key(p) for w in words(evidence) for p in (w, *re.split(r"[-.']", w)) if p}
+        given_names = {word_key(p) for w in words(given) for p in (w, *re.split(r"[-.']", w)) if p} if given else set()
         missing_names = {n for n in names(claim) - ev_words - given_names if not _demonym_of(n, ev_words)}
         if missing_names:
             reasons.append(f"names not in evidence: {', '.join(sorted(missing_names))}")

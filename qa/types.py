@@ -298,7 +298,7 @@ class Corroboration:
     """How many independent outlets report the answer's fact, which, when, and where reports differ."""
     value: str  # the asked-for value the answer gives ("23", "Buffalo Bills")
     kind: str  # number, date, country, state, name or term
-    outlets: list[str]  # independent outlets stating it, the answer's own first
+    outlets: list[str]  # independent outlets stating it, earliest first
     first_reported: Citation | None = None
     latest_reported: Citation | None = None
     conflict: Conflict | None = None
