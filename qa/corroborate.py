@@ -32,6 +32,7 @@ import difflib
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import date
 
 from .answer import asking_sentence, expected_type, focus_term
 from .places import KINDS, is_demonym, places
@@ -75,8 +76,10 @@ class CorroborationConfig:
     copy_containment: float = 0.5  # word 5-gram containment of two texts that are copies of one story
     min_alignment: float = 0.6  # difflib ratio of two sentences compared for a conflict
     max_sentence_words: int = 80
-    # a question with no slot ("What did they agree on?"): the agreeing sentence must also say this share
-    # (IDF) of the quote's own claim (its terms the question lacks), not only mention the same name
+    max_days_apart: int = 14  # a report of another value published further apart is of another event
+    min_shared_words: int = 3  # content words two sentences compared for a conflict must share, in order
+    # a question asking for a clause ("What did they agree on?"): the agreeing sentence must also say this
+    # share (IDF) of the quote's own claim (its terms the question lacks), not only mention the same name
     min_claim: float = 0.5
 
 
@@ -118,8 +121,9 @@ def _names(sentence: str, context: str = "") -> list[tuple[str, tuple[str, ...]]
             if not tokens or (len(tokens) == 1 and is_demonym(tokens[0])):
                 continue
             opens = _OPENS.search(sentence[:at]) is not None
-            if opens and len(tokens) == 1 and tokens[0].isupper() and len(tokens[0]) > 3:
-                continue  # a dateline ("WASHINGTON —")
+            if opens and len(tokens) == 1 and tokens[0].isupper() and len(tokens[0]) > 3 and \
+                    _DATELINE_END.match(sentence, at + len(part)):
+                continue  # a dateline ("WASHINGTON —", "KYIV, Ukraine (Reuters) -"), not "OPEC, which ..."
             if opens and not _name_at_start(tokens[0], context or sentence):
                 # "Residents of Philadelphia": the opening word is none, the rest may be
                 tokens = tokens[1:]
@@ -136,6 +140,7 @@ def _names(sentence: str, context: str = "") -> list[tuple[str, tuple[str, ...]]
 _TITLE = re.compile(r"\s*\b(?:Former|Ex|CEO|President|Vice|Gov|Governor|Secretary|Minister|Prime|Sen|Senator|Rep|"
                     r"Chairman|Chairwoman|Chief|Director|King|Queen|Prince|Princess|Pope|Judge|Justice|General|"
                     r"Mayor|Speaker|Leader|Coach|Dr|Mr|Mrs|Ms|Gen|Lt|Col|Sgt|Adm|Capt|Army|Rev|St)\b\.?\s*")
+_DATELINE_END = re.compile(r"(?:,\s*[A-Z][\w.]*(?:\s[A-Z][\w.]*)*)?\s*(?:\([^)]*\)\s*)?[\u2014\u2013-]")
 _OPENS = re.compile(r"(?:^|[.!?][\"'\u201d\u2019)]?\s)[\s\"'\u201c\u2018(]*$")
 # words that open news sentences without being names ("Officials said ...", "Several ...")
 _STARTERS = set("""officials authorities police experts researchers scientists critics residents witnesses analysts
@@ -200,14 +205,38 @@ def values_in(sentence: str, question: str, kind: str | None, context: str = "",
 
 def _numbers(sentence: str, question: str) -> list[Value]:
     plain = _DATE.sub(" ", sentence)
-    asked = numbers(question)
+    asked = number_keys(question)
     out, seen = [], set()
-    for m in re.finditer(r"(?<![\w.])\d+(?:[.,]\d+)*%?|\b[a-z]+\b", plain, re.I):
-        n = numbers(m.group(0))
+    for m in re.finditer(_SPELLED.pattern + r"|(?<![\w.])\d+(?:[.,]\d+)*%?|\b[a-z]+\b", plain, re.I):
+        n = number_keys(m.group(0))
         if len(n) == 1 and (v := next(iter(n))) not in asked and v not in seen:
             seen.add(v)
             out.append(Value("number", m.group(0), (v,)))
     return out
+
+
+_UNITS = "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen " \
+         "sixteen seventeen eighteen nineteen".split()
+_TENS = {w: 10 * (i + 2) for i, w in enumerate("twenty thirty forty fifty sixty seventy eighty ninety".split())}
+_SPELLED = re.compile(r"\b(" + "|".join(_TENS) + r")(?:[-\s](" + "|".join(_UNITS[1:10]) + r"))?\b", re.I)
+
+
+def number_keys(text: str) -> set[str]:
+    """The numbers a text states (``support.numbers``), also spelled compounds: "Twenty-nine" is 29."""
+    found = {str(_TENS[m.group(1).lower()] + (_UNITS.index(m.group(2).lower()) if m.group(2) else 0))
+             for m in _SPELLED.finditer(text)}
+    return numbers(_SPELLED.sub(" ", text)) | found if found else numbers(text)
+
+
+def spelled(n: str) -> str:
+    """The words a number under 100 is written in ("29" -> "twenty-nine"), else ""."""
+    if not n.isdigit() or int(n) >= 100:
+        return ""
+    i = int(n)
+    if i < 20:
+        return _UNITS[i]
+    tens = next(w for w, v in _TENS.items() if v == i - i % 10)
+    return tens + (f"-{_UNITS[i % 10]}" if i % 10 else "")
 
 
 def states(value: Value, sentence: str) -> bool:
@@ -215,7 +244,7 @@ def states(value: Value, sentence: str) -> bool:
     if value.kind in KINDS:
         return value.keys[0] in places(sentence, value.kind)
     if value.kind == "number":
-        return value.keys[0] in numbers(_DATE.sub(" ", sentence))
+        return value.keys[0] in number_keys(_DATE.sub(" ", sentence))
     if value.kind == "date":
         return any(_date_key(m.group(0))[: len(value.keys)] == value.keys or
                    value.keys[: len(k := _date_key(m.group(0)))] == k and len(k) >= 2
@@ -233,6 +262,9 @@ def _same(a: Value, b: Value) -> bool:
     return states(a, b.text) or states(b, a.text)
 
 
+# "What did they agree on?", "How will it work?": the answer is a clause, not one name or number in it
+_CLAUSE_QUESTION = re.compile(r"^\W*(?:what|how|why)\s+(?:did|does|do|will|would|can|could|should|has|have|had|"
+                              r"might|may)\b", re.I)
 _WHICH_DATE = re.compile(r"\b(?:which|what|in which)\s+(month|year|day|date)\b", re.I)
 _WHICH_STATE = re.compile(r"\b(?:which|what)\s+(?:u\.?s\.?\s+|american\s+)?state\b", re.I)
 
@@ -251,18 +283,39 @@ def slot_kind(question: str) -> str | None:
 
 def answer_value(question: str, quote: str, context: str = "",
                  term_weight: Callable[[str], float] | None = None) -> Value | None:
-    """The value the answer's quote gives for the asked-for slot: of several, the one nearest the
-    question's focus word ("mediate" in "Who will mediate ...?"), else the first."""
+    """The value the answer's quote gives for the asked-for slot. Of several: one of its first sentence
+    (the answer's; the others are context), then the one nearest the question's focus word ("mediate"
+    in "Who will mediate ...?"), then the first. For a number, whose focus is the counted noun, the one
+    whose nearby words (six either side) hold most of the question's terms (IDF) comes first: in "29
+    people were killed, and eleven were rescued alive", "How many people were rescued alive?" asks for
+    eleven. (On news-fullarticles-dev's multi-outlet questions the nearby words chose names worse than
+    the order did: docs/corroboration.md.)"""
     kind = slot_kind(question)
     found = values_in(quote, question, kind, context, term_weight)
-    if not found:
-        return None
+    if not found and kind in KINDS:  # "Which group of countries ...?" is answered by a name ("OPEC")
+        found = values_in(quote, question, "name", context, term_weight)
+    if len(found) < 2:
+        return found[0] if found else None
+    weight = term_weight or (lambda t: 1.0)
+    asked = set(content_terms(question))
+    tokens = list(re.finditer(r"[\w'\u2019-]+", quote))
     focus = focus_term(question)
-    if focus and len(found) > 1:
-        spots = [m.start() for m in re.finditer(r"[\w'\u2019-]+", quote) if _key(m.group(0)) == focus]
-        if spots:
-            return min(found, key=lambda v: min(abs(quote.find(v.text) - s) for s in spots))
-    return found[0]
+    spots = [m.start() for m in tokens if focus and _key(m.group(0)) == focus]
+
+    def rank(i_v: tuple[int, Value]) -> tuple[int, float, float, int]:
+        i, v = i_v
+        at = max(0, quote.find(v.text))
+        first = next((n for n, m in enumerate(tokens) if m.end() > at), 0)
+        last = first + len(v.text.split()) - 1
+        lo, hi = tokens[max(0, first - 6)].start(), tokens[min(len(tokens) - 1, last + 6)].end()
+        near = sum(weight(t) for t in set(content_terms(quote[lo:hi])) & asked)
+        sentence = sum(1 for a, _ in sentence_spans(quote) if a <= at) - 1  # the answer's own sentence comes first
+        focus_gap = min((abs(at - s) for s in spots), default=0)
+        if kind == "number":  # "How many people were rescued?": its focus ("people") is the counted noun
+            return sentence, -round(near, 6), focus_gap, i
+        return sentence, 0.0, focus_gap, i  # names: the nearby words mislead more often than the order
+
+    return min(enumerate(found), key=rank)[1]
 
 
 @dataclass
@@ -347,6 +400,12 @@ class Corroborator:
                 at = low.find(needle, nxt)
         return sorted(spans)
 
+    def _same_time(self, a: str, b: str) -> bool:
+        """Could two reports be of one event: published within ``max_days_apart`` (or either undated)?
+        ("Jill Biden tested positive this week" in August is no conflict with July's "Joe Biden tested positive".)"""
+        da, db = _day(self.article(a).published), _day(self.article(b).published)
+        return da is None or db is None or abs((da - db).days) <= self.config.max_days_apart
+
     def _lower(self, doc_id: str) -> str:
         low = self._lowered.get(doc_id)
         if low is None:
@@ -406,7 +465,7 @@ class Corroborator:
         # the quote's rarest words: where another report of the same sentence would be found
         rare = self._rare(quote_sentences, value)
         claim: dict[str, float] = {}
-        if slot_kind(question) is None:
+        if slot_kind(question) is None and _CLAUSE_QUESTION.search(asking_sentence(question)):
             q_own = set(content_terms(question)) | set(content_terms(value.text))
             claim = {t: self.term_weight(t) for t in content_terms(" ".join(quote_sentences[0])) if t not in q_own}
         scan = _Scan(value, holder)
@@ -414,7 +473,7 @@ class Corroborator:
             if d in used:
                 continue
             found, other_slot = self._stated(d, value, question, q_terms, quote_sentences, rare, claim)
-            if found is not None:
+            if found is not None and (found.value is value or self._same_time(d, cited.doc_id)):
                 (scan.agree if found.value is value else scan.disagree).append(found)
             if other_slot is not None and scan.retarget is None:
                 scan.retarget = other_slot
@@ -427,7 +486,7 @@ class Corroborator:
             for d in docs:
                 if d not in used and d not in agreeing:
                     found, _ = self._clash(d, value, question, q_terms, said, more)
-                    if found is not None:
+                    if found is not None and self._same_time(d, cited.doc_id):
                         scan.disagree.append(found)
         if scan.disagree:
             scan.retarget = None  # reports disagree on this very value
@@ -505,8 +564,17 @@ class Corroborator:
         m = difflib.SequenceMatcher(None, s_low, t_low, autojunk=False)
         if m.quick_ratio() < self.config.min_alignment or m.ratio() < self.config.min_alignment:
             return None
+        opcodes = m.get_opcodes()
+        shared = [s_low[k] for op, i1, i2, _, _ in opcodes if op == "equal" for k in range(i1, i2)]
+        if sum(1 for w in shared if len(w) > 2 and w not in STOPWORDS) < self.config.min_shared_words:
+            return None  # "The final vote was 52-48" is not the sentence "The final vote was 61-36" of one story
+        regions = _differences(opcodes)
+        if len({pair for i1, i2, j1, j2 in regions if (pair := _other_names(s_tokens[i1:i2], t_tokens[j1:j2]))}) > 1:
+            # two slots filled differently ("Hurricane Eta ... Nicaragua" / "Storm Beta ... Monday"): another event;
+            # one value replaced twice ("China's Xinjiang ... China's expansion") is one slot
+            return None
         said = " ".join(s_tokens)
-        for i1, i2, j1, j2 in _differences(m.get_opcodes()):
+        for i1, i2, j1, j2 in regions:
             ours_seg = " ".join(s_tokens[max(0, i1 - 1):i2 + 1])
             theirs_seg = " ".join(t_tokens[max(0, j1 - 1):j2 + 1])
             mine = {_bare(t) for t in s_tokens[i1:i2]}
@@ -528,6 +596,12 @@ class Corroborator:
             kind = ours.kind if ours.kind != "term" else None
             found = [v for v in values_in(theirs_seg, question, kind, sentence)
                      if not _same(v, ours) and _overlaps(replaced, v)]
+            if not found and ours is value and slot_kind(question) is None:
+                # a question with no slot ("what image?"): the very words that replace the value are the other value
+                words = [t for t in t_tokens[j1:j2] if t.lower() not in STOPWORDS and _bare(t) not in mine]
+                if words and not (replaced & value_words(value)):
+                    text = " ".join(words)
+                    found = [Value("term", text, tuple(content_terms(text)) or tuple(_bare(w) for w in words))]
             if found:
                 return ours, found[0]
         return None
@@ -568,14 +642,20 @@ class Corroborator:
         gave the later value; which leads."""
         ours = reports[0]
         newest_first = sorted(reports, key=lambda r: r.latest_reported or "", reverse=True)
-        sources = [{normalize_source(c.source) for c in r.citations} for r in reports]
-        revision = False
         later = newest_first[0]
-        if later is not ours and later.latest_reported > (ours.latest_reported or ""):
-            i = reports.index(later)
-            revision = later.revises or bool(sources[i] & sources[0])
-        elif later is ours:
-            revision = ours.revises and ours.latest_reported > max((r.latest_reported for r in reports[1:]), default="")
+
+        def dates(r: Report) -> dict[str, str]:  # outlet -> its latest report of this value
+            out: dict[str, str] = {}
+            for c in r.citations:
+                key = normalize_source(c.source or c.doc_id)
+                out[key] = max(out.get(key, ""), c.published or "")
+            return out
+
+        mine = dates(later)
+        # a revision: the newest value's report says it corrects, or one outlet reported another value earlier
+        revision = any((r.latest_reported or "") < (later.latest_reported or "") and
+                       (later.revises or any(o in mine and d < mine[o] for o, d in dates(r).items()))
+                       for r in reports if r is not later)
         if revision:
             lead = later
         else:
@@ -604,6 +684,21 @@ def _differences(opcodes: list) -> list[tuple[int, int, int, int]]:
     return [(a, b, c, d) for a, b, c, d in out if 0 < b - a <= 6 and 0 < d - c <= 6]
 
 
+def _other_names(ours: list[str], theirs: list[str]) -> tuple[frozenset[str], frozenset[str]] | None:
+    """The capitalised words and numbers two aligned stretches fill differently (a slot), else None."""
+    def marked(tokens: list[str]) -> frozenset[str]:
+        return frozenset(_bare(t) for t in tokens if t[:1].isupper() or t[:1].isdigit())
+    a, b = marked(ours), marked(theirs)
+    return (a, b) if a and b and a != b else None
+
+
+def _day(published: str | None) -> date | None:
+    try:
+        return date.fromisoformat((published or "")[:10])
+    except ValueError:
+        return None
+
+
 def _bare(word: str) -> str:
     """A word without case, possessive or dots ("Sudan's" -> "sudan", "E.T." -> "et")."""
     return re.sub(r"['\u2019]s?$", "", word.lower()).replace(".", "")
@@ -627,7 +722,9 @@ def _needles(value: Value) -> list[str]:
     if value.kind == "date":
         return [value.text.lower()[:3]]
     if value.kind == "number":
-        return list(dict.fromkeys([value.text.lower().rstrip("%"), value.keys[0]]))
+        # "29" is also written "twenty-nine" (or "twenty nine": the tens word finds both)
+        return list(dict.fromkeys(x for x in (value.text.lower().rstrip("%"), value.keys[0],
+                                              spelled(value.keys[0]).split("-")[0]) if x))
     return [value.keys[0][:6]]
 
 

@@ -284,7 +284,7 @@ class Conflict:
         said = "; ".join(f"{r.value} ({', '.join(r.outlets)}{', ' + r.latest_reported if r.latest_reported else ''})"
                          for r in others)
         if self.revision:
-            return f"Updated: {lead.value} ({lead.latest_reported or 'later'}) revises the earlier {said}"
+            return f"Updated report: {lead.value} ({lead.latest_reported or 'later'}) revises the earlier {said}"
         return f"Sources disagree: {lead.value} ({len(lead.outlets)} outlet{'s' if len(lead.outlets) != 1 else ''}) " \
                f"against {said}"
 

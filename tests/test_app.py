@@ -189,12 +189,23 @@ def test_chat_in_a_real_browser(server, tmp_path):
         assert page.evaluate("window.__xss") is None
         assert page.locator("a[href^='javascript']").count() == 0
         page.screenshot(path=str(ARTIFACTS / "app-4-xss-as-text.png"), full_page=True)
-        # 6. abstention looks different and lists related passages
+        # 6. a disputed toll: who reports it (their quotes expand), and the report that disagrees
+        bot = _ask(page, "How many people were killed by the avalanche at the Hotel Rigopiano?")
+        expect(bot).to_contain_text("another report says", timeout=90000)
+        note = bot.locator(".corroboration")
+        expect(note).to_contain_text("Reported by 3 independent outlets", timeout=30000)
+        expect(note.locator(".disagree")).to_contain_text("Sources disagree: 29 (3 outlets) against 24")
+        expect(note.locator("details").first.locator("li").first).not_to_be_visible()  # quotes fold away
+        note.locator("summary").first.click()
+        expect(note.locator("details").first).to_contain_text("Adriatic Herald")
+        expect(note).to_contain_text("Lakeshore Daily of Mountain Courier's report")  # a copy, counted once
+        page.screenshot(path=str(ARTIFACTS / "app-4b-corroboration.png"), full_page=True)
+        # 7. abstention looks different and lists related passages
         bot = _ask(page, "What is the capital of France?")
         expect(bot).to_contain_text("don't say", timeout=90000)
         expect(page.locator("#sources .related")).to_be_visible()
         page.screenshot(path=str(ARTIFACTS / "app-5-abstain.png"), full_page=True)
-        # 7. upload a new article in the library and get an answer citing it
+        # 8. upload a new article in the library and get an answer citing it
         page.get_by_role("tab", name="Library").click()
         new = tmp_path / "ferry.md"
         new.write_text("---\ntitle: Ferry service resumes to Isla Gorrion\nsource: coast.example\n"

@@ -50,7 +50,7 @@ def test_as_of_changes_the_answer(demo_engine):
 
 def test_source_filter(demo_engine):
     """An unknown source is an error naming the indexed ones, never a silent search of nothing."""
-    with pytest.raises(QAError, match="unknown source 'nowhere.example'; the index holds: Demo Wire"):
+    with pytest.raises(QAError, match="unknown source 'nowhere.example'; the index holds: Demo Wire, Adriatic Herald"):
         demo_engine.ask("Who will mediate the Astana talks?", sources=["nowhere.example"])
     with pytest.raises(QAError, match="unknown source"):
         demo_engine.search("Astana", sources=["Demo Wire", "nowhere.example"])
@@ -132,3 +132,29 @@ def test_a_query_object_and_keyword_options_give_the_same_answer(demo_engine):
     assert by_query.text == by_options.text and by_query.citations[0].doc_id == by_options.citations[0].doc_id
     with pytest.raises(QAError, match="unknown option 'top_k'"):
         demo_engine.ask("Who will mediate the Astana talks?", top_k=3)
+
+
+def test_a_toll_reported_by_three_outlets_and_disputed_by_one(demo_engine):
+    """The demo's Rigopiano reports: three outlets (and a copy) give 29, an earlier report of another outlet 24."""
+    a = demo_engine.ask("How many people were killed by the avalanche at the Hotel Rigopiano?")
+    k = a.corroboration
+    assert k is not None and k.value == "29" and k.kind == "number"
+    assert sorted(k.outlets) == ["Adriatic Herald", "Demo Wire", "Mountain Courier"]
+    others = [o for c in a.citations for o in c.corroborated_by]
+    copy = next(o for o in a.citations + others if o.source == "Lakeshore Daily")  # the answer may quote it
+    assert copy.copy_of and demo_engine.store.articles[copy.copy_of].source == "Mountain Courier"
+    assert k.first_reported.published == "2017-01-19" and k.latest_reported.published == "2017-01-27"
+    c = k.conflict
+    assert c is not None and not c.revision and c.reports[c.lead].value == "29"
+    disputed = next(r for r in c.reports if r.value == "24")
+    assert disputed.outlets == ["Valley Evening News"] and disputed.latest_reported == "2017-01-25"
+    assert a.text.index("29") < a.text.index("another report says") < a.text.index("24")
+    _assert_citations_exact(demo_engine, a)
+    for o in others + [x for r in c.reports for x in r.citations]:
+        assert demo_engine.article_text(o.doc_id)[o.start:o.end] == o.quote
+
+
+def test_a_toll_asked_before_the_later_reports_is_the_earlier_one(demo_engine):
+    a = demo_engine.ask("How many people were killed by the avalanche at the Hotel Rigopiano?", as_of="2017-01-25")
+    assert a.corroboration is not None and all(
+        (c.published or "") <= "2017-01-25" for x in a.citations for c in [x, *x.corroborated_by])

@@ -344,3 +344,62 @@ def test_a_cached_index_left_part_built_is_built_again(tmp_path, monkeypatch, ca
     assert len(QA(location=index).articles()) == 17
     assert cli.main(args) == 0
     assert len(QA(location=index).articles()) == 18 and (index / COMPLETE).exists()
+
+
+@pytest.mark.slow
+def test_corroboration_is_measured_on_the_demo_set(demo_eval_engine):
+    """The demo's Rigopiano questions: four outlets hold the toll (one a copy), one report disputes it
+    (labelled), and no other answer may report a conflict."""
+    from qa.evaluation.report import corroboration_lines
+
+    metrics, rows = run(demo_eval_engine, load_questions(DEMO_SET))
+    k = metrics["corroboration"]
+    assert k["conflict_set"]["questions"] == 2 and k["conflict_set"]["recall"] == 1.0
+    assert k["conflict_set"]["precision"] == 1.0
+    assert k["false_conflicts"]["conflicts"] == 0 and k["false_conflicts"]["answers"] >= 40
+    assert k["correct_answers"]["n"] == 2 and k["correct_answers"]["recall"] >= 2 / 3
+    row = next(r for r in rows if r["id"] == "demo-053")
+    assert set(row["corroboration"]["outlets"]) == {"Demo Wire", "Mountain Courier", "Adriatic Herald"}
+    assert row["corroboration"]["conflict"]["values"] == ["29", "24"] or sorted(
+        row["corroboration"]["conflict"]["values"]) == ["24", "29"]
+    printed = "\n".join(corroboration_lines(k))
+    assert "conflict set   2 questions" in printed and "0 of" in printed and "correct ones" in printed
+
+
+@needs_shared("news-dev")
+def test_the_conflict_set_alters_or_rewords_one_answer_article_per_question(tmp_path):
+    sys.path.insert(0, str(ROOT / "eval"))
+    import make_conflict_set
+
+    assert make_conflict_set.main([str(SHARED / "news-dev"), "--out", str(tmp_path), "--n", "10", "--seed", "3"]) == 0
+    corpus = {json.loads(x)["id"]: json.loads(x) for x in (tmp_path / "corpus.jsonl").read_text().splitlines()}
+    labelled = [json.loads(x) for x in (tmp_path / "questions.jsonl").read_text().splitlines()]
+    assert len(labelled) == 10 and sum(q["conflict"]["value"] is not None for q in labelled) == 5
+    for q in labelled:
+        lab = q["conflict"]
+        copy, original = corpus[lab["doc_id"]], corpus[lab["original"]]
+        assert copy["source"] != original["source"] and copy["published"] == original["published"]
+        gold = next(g for g in q["answers"] if g in original["text"])
+        if lab["value"] is not None:  # the gold answer replaced by a wrong choice, nothing else changed
+            assert copy["text"].replace(lab["value"], gold) == original["text"] != copy["text"]
+            assert make_conflict_set._word(copy["text"], gold) is None  # not one whole-word gold left
+        else:  # the same value in other words
+            assert gold in copy["text"] and copy["text"] != original["text"]
+
+
+def test_show_corroboration_draws_answers_by_a_seed(tmp_path):
+    sys.path.insert(0, str(ROOT / "eval"))
+    import show_corroboration
+
+    def row(i, outlets, conflict=None):
+        return {"question": f"Q{i}?", "answer": f"A{i}. [1]", "abstained": False,
+                "corroboration": {"value": str(i), "outlets": outlets, "conflict": conflict,
+                                  "listed": [{"doc_id": "d", "source": "b", "copy_of": "", "has_gold": True}]}}
+    rows = [row(i, ["a", "b"] if i % 2 else ["a"], {"summary": "Sources disagree: 1 | 2"} if i == 3 else None)
+            for i in range(8)] + [{"question": "Q?", "answer": "", "abstained": True, "corroboration": None}]
+    assert [r["question"] for r in show_corroboration.pick(rows, 3, 1, "several")] == \
+        [r["question"] for r in show_corroboration.pick(rows, 3, 1, "several")]
+    assert all(len(r["corroboration"]["outlets"]) > 1 for r in show_corroboration.pick(rows, 10, 1, "several"))
+    assert [r["question"] for r in show_corroboration.pick(rows, 10, 1, "conflict")] == ["Q3?"]
+    text = show_corroboration.table(show_corroboration.pick(rows, 10, 1, "conflict"))
+    assert "Sources disagree: 1 \\| 2" in text and text.count("\n") == 2

@@ -10,6 +10,7 @@ import pytest
 from conftest import Served, sse_events
 
 ASTANA = "Who will mediate the Astana talks?"
+TOLL = "How many people were killed by the avalanche at the Hotel Rigopiano?"
 # a text that normalisation changes (CRLF, curly quotes, a blank-line paragraph, a ligature): offsets
 # must index the text as sent, not a normalised copy
 ODD = ("Harbour council\u2019s vote\r\n\r\nThe \ufb01nal vote on the Port Alder harbour wall was 7 to 2, "
@@ -53,6 +54,24 @@ def test_ask_cites_the_article_text_at_its_offsets(api):
     assert off["abstained"] and not off["citations"]
 
 
+def test_ask_reports_who_else_reports_it_and_where_they_disagree(api):
+    client, _ = api
+    a = client.post("/v1/ask", json={"question": TOLL}).json()
+    k = a["corroboration"]
+    assert a["answer"].startswith("Officials said 29 people were killed") and "another report says: Officials said 24" in a["answer"]
+    assert k["value"] == "29" and k["independent_outlets"] == 3
+    assert set(k["outlets"]) == {"Demo Wire", "Mountain Courier", "Adriatic Herald"}
+    assert k["first_reported"]["published"] == "2017-01-19" and k["latest_reported"]["source"] == "Lakeshore Daily"
+    others = [o for c in a["citations"] for o in c["corroborated_by"]]
+    assert [o["copy_of"] for o in a["citations"] + others
+            if o["source"] == "Lakeshore Daily"] == ["demo-rigopiano-last-victims-2017"]
+    c = k["conflict"]
+    assert c["revision"] is False and [r["value"] for r in c["reports"]][c["lead"]] == "29"
+    assert {r["value"]: r["outlets"] for r in c["reports"]}["24"] == ["Valley Evening News"]
+    assert "Sources disagree" in c["summary"] or "29" in c["summary"]
+    _check_quotes(client, a["citations"] + others + [x for r in c["reports"] for x in r["citations"]])
+
+
 def test_ask_with_history_searches_the_follow_up_in_context(api):
     client, _ = api
     a = client.post("/v1/ask", json={"question": "and who else was invited?",
@@ -88,7 +107,7 @@ def test_search_and_its_filters(api):
     assert all(p["published"] <= "2017-01-18" for p in client.post("/v1/search", json={
         "query": "Astana talks", "date_to": "2017-01-18"}).json()["passages"])
     bad = client.post("/v1/search", json={"query": "Astana", "sources": ["nowhere.example"]})
-    assert bad.status_code == 400 and "the index holds: Demo Wire" in _clean(bad)["message"]
+    assert bad.status_code == 400 and "the index holds: Demo Wire, Adriatic Herald" in _clean(bad)["message"]
     bad = client.post("/v1/search", json={"query": "Astana", "date_from": "last week"})
     assert bad.status_code == 400 and "date_from must be a date" in _clean(bad)["message"]
 
@@ -119,7 +138,8 @@ def test_articles_are_paged_and_filtered(api):
     assert astana["total"] >= 2 and all("astana" in (a["title"] + a["id"]).lower() for a in astana["items"])
     jan = client.get("/v1/articles", params={"date_from": "2017-01-01", "date_to": "2017-01-31"}).json()
     assert 0 < jan["total"] < total and all(a["published"].startswith("2017-01") for a in jan["items"])
-    assert client.get("/v1/articles", params={"source": "Demo Wire"}).json()["total"] == total
+    wire = client.get("/v1/articles", params={"source": "Demo Wire"}).json()
+    assert 0 < wire["total"] < total and {a["source"] for a in wire["items"]} == {"Demo Wire"}
     assert client.get("/v1/articles", params={"source": "nowhere"}).status_code == 400
     assert client.get("/v1/articles", params={"limit": 0}).status_code == 422
     missing = client.get("/v1/articles/no-such-article")

@@ -8,6 +8,7 @@ from openai import NotFoundError, OpenAI
 from conftest import Served
 
 ASTANA = "Who will mediate the Astana talks?"
+TOLL = "How many people were killed by the avalanche at the Hotel Rigopiano?"
 
 
 @pytest.fixture(scope="module")
@@ -59,6 +60,18 @@ def test_streamed_chat_completion_ends_with_the_citations(client, served):
     _quotes_match(served.url, citations)
     full = client.chat.completions.create(model="newsqa", messages=[{"role": "user", "content": ASTANA}])
     assert text == full.choices[0].message.content  # the same words, streamed or not
+
+
+def test_the_reply_says_who_reports_it_and_where_reports_disagree(client, served):
+    r = client.chat.completions.create(model="newsqa", messages=[{"role": "user", "content": TOLL}])
+    m = r.choices[0].message
+    assert "Reported by 3 independent outlets" in m.content and "Sources disagree: 29 (3 outlets) against 24" in m.content
+    k = m.model_extra["corroboration"]
+    assert k["value"] == "29" and k["conflict"]["reports"][k["conflict"]["lead"]]["value"] == "29"
+    chunks = list(client.chat.completions.create(model="newsqa", messages=[{"role": "user", "content": TOLL}],
+                                                 stream=True))
+    assert chunks[-1].choices[0].delta.model_extra["corroboration"] == k
+    assert "".join(c.choices[0].delta.content or "" for c in chunks) == m.content
 
 
 def test_conversation_and_abstention(client):

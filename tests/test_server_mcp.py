@@ -12,6 +12,7 @@ from mcp import Client, StdioServerParameters
 from conftest import ROOT, Served
 
 ASTANA = "Who will mediate the Astana talks?"
+TOLL = "How many people were killed by the avalanche at the Hotel Rigopiano?"
 TOOLS = {"search_news", "ask_news", "get_article", "list_sources"}
 
 
@@ -29,17 +30,22 @@ async def _exercise(client) -> None:
     a = answer.structured_content
     assert not answer.is_error and not a["abstained"] and "Russia, Turkey and Iran" in a["answer"]
     c = a["citations"][0]
+    toll = (await client.call_tool("ask_news", {"question": TOLL})).structured_content
+    k = toll["corroboration"]
+    assert k["value"] == "29" and k["independent_outlets"] == 3 and k["conflict"]["revision"] is False
+    assert {r["value"] for r in k["conflict"]["reports"]} == {"29", "24"}
     article = (await client.call_tool("get_article", {"doc_id": c["doc_id"]})).structured_content
     assert article["text"][c["start"]:c["end"]] == c["quote"]
     p = passages[0]
     article = (await client.call_tool("get_article", {"doc_id": p["doc_id"]})).structured_content
     assert article["text"][p["start"]:p["end"]] == p["quote"]
     sources = (await client.call_tool("list_sources", {})).structured_content
-    assert sources["sources"] == {"Demo Wire": sources["articles"]} and len(sources["published_range"]) == 2
+    assert sum(sources["sources"].values()) == sources["articles"] and len(sources["published_range"]) == 2
+    assert sources["sources"]["Demo Wire"] > sources["sources"]["Valley Evening News"] == 1
     resource = await client.read_resource("newsqa://sources")
     assert '"Demo Wire"' in resource.contents[0].text
     for tool, args, says in (
-            ("search_news", {"query": "Astana", "sources": ["nowhere.example"]}, "the index holds: Demo Wire"),
+            ("search_news", {"query": "Astana", "sources": ["nowhere.example"]}, "the index holds: Demo Wire, Adriatic Herald"),
             ("ask_news", {"question": ASTANA, "as_of": "next Tuesday"}, "as_of must be a date like"),
             ("ask_news", {"question": ASTANA, "k": 0}, "k must be at least 1"),
             ("get_article", {"doc_id": "no-such-article"}, "no article 'no-such-article'"),

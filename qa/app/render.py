@@ -66,8 +66,10 @@ def answer_notes_html(answer) -> str:
     return corroboration_note(answer) + verification_note(answer)
 
 
-def _report_item(c) -> str:
-    copy = f" <span class='copy'>(a copy of {html.escape(c.copy_of)})</span>" if c.copy_of else ""
+def _report_item(c, outlet_of: dict[str, str] | None = None) -> str:
+    """One report: its outlet, date, title and link, its quote; a copy says whose story it copies."""
+    original = (outlet_of or {}).get(c.copy_of, c.copy_of)
+    copy = f" <span class='copy'>(a copy of {html.escape(original)}'s report)</span>" if c.copy_of else ""
     url = safe_url(c.url)
     link = (f' · <a href="{html.escape(url, quote=True)}" target="_blank" rel="noopener noreferrer nofollow">'
             f'original</a>') if url else ""
@@ -83,24 +85,30 @@ def corroboration_note(answer) -> str:
         return ""
     n = len(k.outlets)
     others = [o for c in answer.citations for o in c.corroborated_by]
+    disputed = [c for r in (k.conflict.reports if k.conflict else []) for c in r.citations]
+    outlet_of = {c.doc_id: c.source or c.doc_id for c in [*answer.citations, *others, *disputed]}
     head = f"Reported by {n} independent outlet{'s' if n != 1 else ''}: {html.escape(', '.join(k.outlets))}"
     when = ""
     if k.first_reported is not None and k.latest_reported is not None and k.first_reported.published:
         when = (f" · first reported {html.escape(k.first_reported.published)} ({html.escape(k.first_reported.source)})"
                 + (f", latest {html.escape(k.latest_reported.published)} ({html.escape(k.latest_reported.source)})"
                    if k.latest_reported.published != k.first_reported.published else ""))
+    copies = [c for c in [*answer.citations, *others] if c.copy_of]
+    if copies:  # counted once, with the outlet whose story they copy
+        when += " · " + ("copies: " if len(copies) > 1 else "a copy: ") + ", ".join(
+            f"{html.escape(c.source or c.doc_id)} of {html.escape(outlet_of.get(c.copy_of, c.copy_of))}'s report"
+            for c in copies)
     body = ""
     if others:
-        body = f"<details><summary>{head}{when}</summary><ul>{''.join(_report_item(c) for c in others)}</ul></details>"
+        body = f"<details><summary>{head}{when}</summary><ul>{''.join(_report_item(c, outlet_of) for c in others)}</ul></details>"
     else:
         body = f"<div>{head}{when}</div>"
     if k.conflict is not None:
-        label = "Updated report" if k.conflict.revision else "Sources disagree"
         items = "".join(
             f"<li><b>{html.escape(r.value)}</b> — {len(r.outlets)} outlet{'s' if len(r.outlets) != 1 else ''}"
             f" ({html.escape(', '.join(r.outlets))}){', ' + html.escape(r.latest_reported) if r.latest_reported else ''}"
-            f"<ul>{''.join(_report_item(c) for c in r.citations)}</ul></li>" for r in k.conflict.reports)
-        body += (f"<details open><summary class='disagree'>{label}: {html.escape(k.conflict.describe())}</summary>"
+            f"<ul>{''.join(_report_item(c, outlet_of) for c in r.citations)}</ul></li>" for r in k.conflict.reports)
+        body += (f"<details open><summary class='disagree'>{html.escape(k.conflict.describe())}</summary>"
                  f"<ul>{items}</ul></details>")
     return f"<div class='corroboration'>{body}</div>"
 

@@ -253,7 +253,8 @@ def by_date_half(rows: list[dict]) -> dict | None:
                      "accuracy": sum(1 for r in ans if r["correct"]) / max(1, len(ans)),
                      "correct_rejection": sum(1 for r in unans if r["abstained"]) / max(1, len(unans)),
                      "false_abstention": sum(1 for r in ans if r["abstained"]) / max(1, len(ans)),
-                     **word_stats([r.get("words") for r in half])}
+                     **word_stats([r.get("words") for r in half]),
+                     "corroboration": corroboration_metrics(half)}
     return out
 
 

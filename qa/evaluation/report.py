@@ -55,6 +55,8 @@ def print_table(metrics: dict, compare: dict | None = None, file=sys.stdout,
               + (f"; at most 0.05 false abstention the curve rejects {best['correct_rejection']:.3f} "
                  f"(threshold {best['threshold']:.2f}; the whole curve: metrics.json tradeoff, report.html)"
                  if best else ""), file=file)
+    for line in corroboration_lines(metrics.get("corroboration") or {}, metrics.get("by_date_half")):
+        print(line, file=file)
     if split := metrics.get("gold_in_corpus"):
         print("\nevidence article   n      hit@5  accuracy  first_citation_gold  false_abstention  lead   passage",
               file=file)
@@ -63,6 +65,40 @@ def print_table(metrics: dict, compare: dict | None = None, file=sys.stdout,
             print(f"{label:<16} {m['n']:>5}  {m['hit@5']:.3f}  {m['accuracy']:.3f}     {m['first_citation_gold']:.3f}"
                   f"                {m['false_abstention']:.3f}             {m['lead_accuracy']:.3f}  "
                   f"{m['passage_accuracy']:.3f}", file=file)
+
+
+def corroboration_lines(k: dict, halves: dict | None = None) -> list[str]:
+    """The corroboration block of ``qa eval``'s table (metrics.json ``corroboration``, and each date
+    half's)."""
+    def rp(m: dict) -> str:
+        f = lambda v: "n/a" if v is None else f"{v:.3f}"  # noqa: E731
+        return (f"{m['n']:>5}  {m['other_outlets']:>13}  {f(m['recall']):>6}  {m['listed']:>6}  "
+                f"{f(m['precision']):>9}")
+
+    out = []
+    if "all_answers" in k:
+        out += ["\ncorroboration  answers  other_outlets  recall  listed  precision   (questions answered in "
+                "articles of 2+ outlets)",
+                f"all answered   {rp(k['all_answers'])}", f"correct ones   {rp(k['correct_answers'])}"]
+        for name, h in (halves or {}).items():
+            if "all_answers" in (hk := h.get("corroboration") or {}):
+                out += [f"{name + ' half':<14} {rp(hk['all_answers'])}",
+                        f"  correct ones {rp(hk['correct_answers'])}"]
+    if f := k.get("false_conflicts"):
+        c = k["corroborated"]
+        out.append(f"\nconflicts      {f['conflicts']} of {f['answers']} answers report one (false-conflict rate "
+                   f"{f['rate']:.3f}), {f['revisions']} a revision; {c['with_value']:.3f} give a value, "
+                   f"{c['mean_outlets']:.2f} outlets on average")
+    if c := k.get("conflict_set"):
+        f = lambda v: "n/a" if v is None else f"{v:.3f}"  # noqa: E731
+        out.append(f"\nconflict set   {c['questions']} questions ({c['altered']} altered, {c['reworded']} reworded); "
+                   f"{c['answered_altered']} altered answered; recall {f(c['recall'])}, precision "
+                   f"{f(c['precision'])} ({c['reported']} reported)")
+        for name, h in (halves or {}).items():
+            if hc := (h.get("corroboration") or {}).get("conflict_set"):
+                out.append(f"  {name} half: {hc['questions']} questions, recall {f(hc['recall'])}, "
+                           f"precision {f(hc['precision'])}")
+    return out
 
 
 # ---- the report --------------------------------------------------------------------------
@@ -168,6 +204,9 @@ def write_report(path: Path, metrics: dict, rows: list[dict], threshold: float, 
                                        ("accuracy", "first_citation_gold", "mean_words", "p95_words")}, **answers}))
     if compare:
         comp += "<h2>Retrievers compared</h2>" + table({"pipeline": metrics["retrieval"], **compare})
+    lines = corroboration_lines(metrics.get("corroboration") or {})
+    corro = ("<h2>Corroboration and conflicts</h2><pre>" + html.escape("\n".join(x.strip("\n") for x in lines))
+             + "</pre>") if lines else ""
     page = f"""<!doctype html><html><head><meta charset="utf-8"><title>qa eval report</title>
 <style>body{{font-family:sans-serif;max-width:1000px;margin:2em auto;padding:0 1em}}
 table{{border-collapse:collapse}}td{{border:1px solid #ccc;padding:2px 8px}}
@@ -176,6 +215,7 @@ img{{max-width:100%;margin:4px}}.fail{{border-top:1px solid #ddd;margin-top:1em}
 <h1>Evaluation report</h1>
 <p>{metrics['n_questions']} questions ({metrics['n_answerable']} answerable, {metrics['n_unanswerable']}
 unanswerable).</p>{table(metrics)}{comp}
+{corro}
 <h2>Plots</h2><div class=plots><img alt="hit@k curve" src="{hit_png}"><img alt="confidence by answerability"
 src="{conf_png}"><img alt="latency histogram" src="{lat_png}"></div>
 <h2>Abstention trade-off</h2><div class=plots><img alt="abstention trade-off" src="{trade_png}"></div>
