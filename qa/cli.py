@@ -70,6 +70,8 @@ def _print_answer(answer) -> None:
             if c.url:
                 print(f"      {c.url}")
             print(f"      \"{c.quote}\"  [{c.doc_id} chars {c.start}-{c.end}]")
+            if c.copy_of:
+                print(f"      (a copy of {c.copy_of}: one outlet with it)")
             for o in c.corroborated_by:
                 copy = f", a copy of {o.copy_of}" if o.copy_of else ""
                 print(f"      also: {o.source or o.doc_id} ({o.published or 'undated'}{copy}): \"{o.quote}\"  "

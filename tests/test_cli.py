@@ -16,7 +16,7 @@ def test_cli_ingest_ask_json_stats_delete(tmp_path):
     bad.write_text('{"text": "ok"}\n{nope\n')
     r = run("ingest", "--quiet", "--strict", str(DEMO), str(bad))  # strict: one bad line keeps the file out
     assert r.returncode == 0, r.stderr
-    assert "added 18" in r.stdout and "failed 1" in r.stdout and "bad.jsonl:2" in r.stdout
+    assert "added 22" in r.stdout and "failed 1" in r.stdout and "bad.jsonl:2" in r.stdout
     r = run("ask", "How many Russian diplomats did Obama expel?", "--json", "--k", "5", "--as-of", "2017-01-20")
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
@@ -25,8 +25,17 @@ def test_cli_ingest_ask_json_stats_delete(tmp_path):
     c = out["citations"][0]
     assert set(c) >= {"n", "doc_id", "title", "url", "published", "quote", "start", "end"}
     assert len(out["passages"]) <= 5
+    # who else reports the toll, with their quotes and offsets, and the report that disagrees
+    toll = "How many people were killed by the avalanche at the Hotel Rigopiano?"
+    r = run("ask", toll)
+    assert r.returncode == 0, r.stderr
+    assert "also: Adriatic Herald (2017-01-26): \"In all, 29 people were killed" in r.stdout
+    assert "Reported by 3 independent outlets" in r.stdout
+    assert "Sources disagree: 29 (3 outlets) against 24 (Valley Evening News, 2017-01-25)" in r.stdout
+    k = json.loads(run("ask", toll, "--json").stdout)["corroboration"]
+    assert k["independent_outlets"] == 3 and k["conflict"]["summary"].startswith("Sources disagree: 29")
     r = run("stats", "--json")
-    assert json.loads(r.stdout)["articles"] == 18
+    assert json.loads(r.stdout)["articles"] == 22
     r = run("delete", "demo-doomsday-clock-2017")
     assert r.returncode == 0 and "deleted 1" in r.stdout
     r = run("ask", "x", "--as-of", "yesterday")

@@ -341,9 +341,9 @@ def test_a_cached_index_left_part_built_is_built_again(tmp_path, monkeypatch, ca
     (index,) = [p for p in (tmp_path / "cache").iterdir() if (p / COMPLETE).exists()]
     (index / COMPLETE).unlink()
     QA(location=index).delete(["demo-doomsday-clock-2017"])  # as if the ingest had stopped before it
-    assert len(QA(location=index).articles()) == 17
+    assert len(QA(location=index).articles()) == 21
     assert cli.main(args) == 0
-    assert len(QA(location=index).articles()) == 18 and (index / COMPLETE).exists()
+    assert len(QA(location=index).articles()) == 22 and (index / COMPLETE).exists()
 
 
 @pytest.mark.slow
