@@ -301,6 +301,7 @@ def answer_value(question: str, quote: str, context: str = "",
     tokens = list(re.finditer(r"[\w'\u2019-]+", quote))
     focus = focus_term(question)
     spots = [m.start() for m in tokens if focus and _key(m.group(0)) == focus]
+    starts = [a for a, _ in sentence_spans(quote)]
 
     def rank(i_v: tuple[int, Value]) -> tuple[int, float, float, int]:
         i, v = i_v
@@ -309,7 +310,7 @@ def answer_value(question: str, quote: str, context: str = "",
         last = first + len(v.text.split()) - 1
         lo, hi = tokens[max(0, first - 6)].start(), tokens[min(len(tokens) - 1, last + 6)].end()
         near = sum(weight(t) for t in set(content_terms(quote[lo:hi])) & asked)
-        sentence = sum(1 for a, _ in sentence_spans(quote) if a <= at) - 1  # the answer's own sentence comes first
+        sentence = sum(1 for a in starts if a <= at) - 1  # the answer's own sentence comes first
         focus_gap = min((abs(at - s) for s in spots), default=0)
         if kind == "number":  # "How many people were rescued?": its focus ("people") is the counted noun
             return sentence, -round(near, 6), focus_gap, i
@@ -533,11 +534,10 @@ class Corroborator:
         value (a conflicting report) or in another slot (that slot's value is returned)."""
         text = self.article_text(doc_id)
         title = self.article(doc_id).title
-        quote_sentences = sentences
         for s, e in self._near(doc_id, rare, limit=6):
             sent = text[s:e]
             words_ = set(_TOKEN.findall(sent.lower()))
-            for said in quote_sentences:
+            for said in sentences:
                 wanted = {t.lower() for t in said}
                 if len(words_ & wanted) * 2 < len(wanted):
                     continue
@@ -574,6 +574,7 @@ class Corroborator:
             # one value replaced twice ("China's Xinjiang ... China's expansion") is one slot
             return None
         said = " ".join(s_tokens)
+        asked = slot_kind(question)
         for i1, i2, j1, j2 in regions:
             ours_seg = " ".join(s_tokens[max(0, i1 - 1):i2 + 1])
             theirs_seg = " ".join(t_tokens[max(0, j1 - 1):j2 + 1])
@@ -584,7 +585,6 @@ class Corroborator:
                                                             and _overlaps(mine, value)):
                 ours = value
             else:  # another slot: of the kind the question asks for, when it asks for one
-                asked = slot_kind(question)
                 kinds = dict.fromkeys([asked] if asked else
                                       [value.kind if value.kind != "term" else "name", "name", "number", "date"])
                 ours = next((v for k in kinds for v in values_in(ours_seg, question, k, said)
@@ -596,7 +596,7 @@ class Corroborator:
             kind = ours.kind if ours.kind != "term" else None
             found = [v for v in values_in(theirs_seg, question, kind, sentence)
                      if not _same(v, ours) and _overlaps(replaced, v)]
-            if not found and ours is value and slot_kind(question) is None:
+            if not found and ours is value and asked is None:
                 # a question with no slot ("what image?"): the very words that replace the value are the other value
                 words = [t for t in t_tokens[j1:j2] if t.lower() not in STOPWORDS and _bare(t) not in mine]
                 if words and not (replaced & value_words(value)):

@@ -70,8 +70,10 @@ def print_table(metrics: dict, compare: dict | None = None, file=sys.stdout,
 def corroboration_lines(k: dict, halves: dict | None = None) -> list[str]:
     """The corroboration block of ``qa eval``'s table (metrics.json ``corroboration``, and each date
     half's)."""
+    def f(v: float | None) -> str:
+        return "n/a" if v is None else f"{v:.3f}"
+
     def rp(m: dict) -> str:
-        f = lambda v: "n/a" if v is None else f"{v:.3f}"  # noqa: E731
         return (f"{m['n']:>5}  {m['other_outlets']:>13}  {f(m['recall']):>6}  {m['listed']:>6}  "
                 f"{f(m['precision']):>9}")
 
@@ -84,13 +86,12 @@ def corroboration_lines(k: dict, halves: dict | None = None) -> list[str]:
             if "all_answers" in (hk := h.get("corroboration") or {}):
                 out += [f"{name + ' half':<14} {rp(hk['all_answers'])}",
                         f"  correct ones {rp(hk['correct_answers'])}"]
-    if f := k.get("false_conflicts"):
+    if fc := k.get("false_conflicts"):
         c = k["corroborated"]
-        out.append(f"\nconflicts      {f['conflicts']} of {f['answers']} answers report one (false-conflict rate "
-                   f"{f['rate']:.3f}), {f['revisions']} a revision; {c['with_value']:.3f} give a value, "
+        out.append(f"\nconflicts      {fc['conflicts']} of {fc['answers']} answers report one (false-conflict rate "
+                   f"{fc['rate']:.3f}), {fc['revisions']} a revision; {c['with_value']:.3f} give a value, "
                    f"{c['mean_outlets']:.2f} outlets on average")
     if c := k.get("conflict_set"):
-        f = lambda v: "n/a" if v is None else f"{v:.3f}"  # noqa: E731
         out.append(f"\nconflict set   {c['questions']} questions ({c['altered']} altered, {c['reworded']} reworded); "
                    f"{c['answered_altered']} altered answered; recall {f(c['recall'])}, precision "
                    f"{f(c['precision'])} ({c['reported']} reported)")
