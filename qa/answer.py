@@ -45,6 +45,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import boilerplate
 from .chunking import multi_topic
 from .config import AnswerConfig
 from .embeddings import Embedder
@@ -239,11 +240,12 @@ class ExtractiveAnswerer:
         return out
 
     def _opens_story(self, p: Passage, text: str) -> bool:
-        """The passage starts its article -- or, with ``paragraph_leads``, a paragraph of a multi-topic
-        article (``multi_topic``: each of its paragraphs opens a story)."""
+        """The passage starts its article (only boilerplate before it: "London CNN —") -- or, with
+        ``paragraph_leads``, a paragraph of a multi-topic article (``multi_topic``: each of its
+        paragraphs opens a story)."""
         start = p.chunk.start
-        return start == 0 or (self.config.paragraph_leads and paragraph_break(text, max(0, start - 2), start)
-                              and multi_topic(text))
+        return start == 0 or boilerplate.only_boilerplate(text[:start]) or (
+            self.config.paragraph_leads and paragraph_break(text, max(0, start - 2), start) and multi_topic(text))
 
     def score(self, question: str, qvec: np.ndarray, cands: list[Candidate], asked: str | None = None,
               lazy: bool | None = None) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from . import boilerplate
 from .config import ChunkingConfig
 from .embeddings import Embedder
 from .support import names
@@ -22,7 +23,8 @@ from .types import Article, Chunk
 
 # How chunk_article cuts an article; bump it when that changes, so that the indexes the evaluation
 # caches by their corpus (qa/evaluation.py) are built again. 2: paragraphs only in multi-topic articles.
-CHUNKER_VERSION = 2
+# 3: web-page boilerplate lines (qa.boilerplate) are left out of every chunk.
+CHUNKER_VERSION = 3
 
 
 @lru_cache(maxsize=1024)
@@ -91,6 +93,28 @@ def _split_long(text: str, start: int, end: int, budget: int, embedder: Embedder
     return [(a, b) for a, b in pieces if b > a]
 
 
+def _story_sentences(text: str, config: ChunkingConfig) -> tuple[list[tuple[int, int]], list[bool]]:
+    """The sentence spans of ``text`` outside its boilerplate lines (``config.drop_boilerplate``), and
+    for each whether boilerplate was left out just before it."""
+    spans = sentence_spans(text)
+    skip = boilerplate.lines(text) if config.drop_boilerplate else []
+    if not skip:
+        return spans, [False] * len(spans)
+    kept: list[tuple[int, int]] = []
+    cut: list[bool] = []
+    b, pending = 0, False
+    for s, e in spans:
+        while b < len(skip) and skip[b][1] <= s:
+            b += 1
+        if b < len(skip) and skip[b][0] <= s and e <= skip[b][1] + 1:
+            pending = True  # inside a boilerplate line
+            continue
+        kept.append((s, e))
+        cut.append(pending and bool(kept[:-1]))
+        pending = False
+    return kept, cut
+
+
 def chunk_article(article: Article, embedder: Embedder, config: ChunkingConfig, first_id: int = 0) -> list[Chunk]:
     """Chunks of one article, numbered from ``first_id``."""
     text = article.text
@@ -100,16 +124,19 @@ def chunk_article(article: Article, embedder: Embedder, config: ChunkingConfig, 
     budget = config.max_tokens - 2 - title_tokens
     if budget < 16:
         raise ValueError(f"chunk budget too small ({budget} tokens); raise max_tokens")
-    spans = sentence_spans(text)
+    spans, cut = _story_sentences(text, config)
     counts = embedder.count_tokens([text[s:e] for s, e in spans])
     units: list[tuple[int, int, int]] = []
-    for (s, e), n in zip(spans, counts):
+    after_cut: list[bool] = []  # unit i follows left-out boilerplate: no chunk spans across it
+    for (s, e), n, c in zip(spans, counts, cut):
         if n <= budget:
             units.append((s, e, n))
+            after_cut.append(c)
         else:
             pieces = _split_long(text, s, e, budget, embedder)
-            for (a, b), m in zip(pieces, embedder.count_tokens([text[a:b] for a, b in pieces])):
+            for k, ((a, b), m) in enumerate(zip(pieces, embedder.count_tokens([text[a:b] for a, b in pieces]))):
                 units.append((a, b, m))
+                after_cut.append(c and k == 0)
     # new_para[i]: unit i opens a paragraph (a blank line before it)
     new_para = [i > 0 and paragraph_break(text, units[i - 1][1], units[i][0]) for i in range(len(units))]
     fill = config.paragraph_fill
@@ -120,7 +147,7 @@ def chunk_article(article: Article, embedder: Embedder, config: ChunkingConfig, 
     while i < len(units):
         j, total = i, 0
         while j < len(units) and total + units[j][2] <= budget:
-            if j > i and new_para[j] and fill is not None and total >= fill * budget:
+            if j > i and (after_cut[j] or new_para[j] and fill is not None and total >= fill * budget):
                 break
             total += units[j][2]
             j += 1
@@ -133,7 +160,7 @@ def chunk_article(article: Article, embedder: Embedder, config: ChunkingConfig, 
         # paragraph_fill, never from before the paragraph the next chunk starts in
         k, carried = j, 0
         while k - 1 > i and carried + units[k - 1][2] <= config.overlap_tokens and \
-                not (fill is not None and new_para[k]):
+                not (fill is not None and new_para[k]) and not after_cut[k]:
             carried += units[k - 1][2]
             k -= 1
         i = k

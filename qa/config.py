@@ -184,6 +184,9 @@ class ChunkingConfig:
     # ... only in a multi-topic article (qa.chunking.multi_topic); one story is packed across its paragraphs
     # (False: every article with blank lines, as indexes built before it were)
     paragraph_topics: bool = True
+    # web-page boilerplate lines (sign-up boxes, ad widgets, related-story links, bylines: qa.boilerplate)
+    # are left out of every chunk, so they are never searched or quoted (False: as indexes built before it)
+    drop_boilerplate: bool = True
 
 
 @dataclass(frozen=True)
@@ -200,6 +203,10 @@ class RetrievalConfig:
     recency_top_n: int = 40  # the date prior applies only among this many most relevant candidates (0 = all)
     recency_no_cue: float = 1.0  # the prior's strength when the question has no "this week"/"latest" cue
     max_per_article: int = 3
+    # the first this many passages come from different articles (1: score order only). Off: on
+    # news-fullarticles-dev 5 raised hit@5 0.786 -> 0.839 but lowered accuracy 0.371 -> 0.358, as a long
+    # article's second passage often holds the answer (docs/answering.md, "Long articles")
+    diverse_top: int = 1
     near_duplicate_jaccard: float = 0.8
 
 

@@ -8,7 +8,7 @@ QA = Path(__file__).resolve().parent.parent / "qa"
 # lowest first: a module may import modules of its own layer and of the layers before it
 LAYERS = [
     ("types", ["qa.types", "qa.errors", "qa.config", "qa.text", "qa.lexical", "qa.places", "qa.guard", "qa.progress",
-               "qa.conversation", "qa.support", "qa.embeddings", "qa.llm"]),
+               "qa.conversation", "qa.support", "qa.embeddings", "qa.llm", "qa.boilerplate"]),
     ("stores", ["qa.stores"]),
     ("retrieval", ["qa.retrieval", "qa.loaders", "qa.chunking", "qa.ingest"]),
     ("answering", ["qa.answer", "qa.verify", "qa.generate", "qa.corroborate"]),

@@ -43,8 +43,10 @@ def generation_name(manifest: Manifest | None) -> str | None:
 def chunking_of(manifest: Manifest) -> ChunkingConfig:
     """The chunking an index was built with. Indexes from before ``paragraph_fill`` packed sentences
     across paragraphs, and those from before ``paragraph_topics`` ended chunks at the paragraphs of
-    every article; both go on doing so for the articles added to them (one rule per index)."""
-    return ChunkingConfig(**{"paragraph_fill": None, "paragraph_topics": False, **manifest.chunking})
+    every article, and those from before ``drop_boilerplate`` kept web-page boilerplate in their chunks;
+    they go on doing so for the articles added to them (one rule per index)."""
+    return ChunkingConfig(**{"paragraph_fill": None, "paragraph_topics": False, "drop_boilerplate": False,
+                             **manifest.chunking})
 
 
 def check_manifest(manifest: Manifest, model: str, dim: int, where: str, rebuild: str, elsewhere: str) -> None:
