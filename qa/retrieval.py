@@ -168,6 +168,40 @@ class Retriever:
             out.append((min(1.0, float((rel + strength * fresh) / (1.0 + strength))), cid))
         return sorted(out, reverse=True), relevance
 
+    def _diverse(self, kept: list[tuple[float, int]], scored: list[tuple[float, int]], kept_words: list[set[str]],
+                 k: int) -> list[tuple[float, int]]:
+        """The first ``diverse_top`` places go to different articles: each the best passage of the next
+        best article (from further down the candidates when the kept ones hold fewer articles); the
+        other places keep their score order. A long article's second and third passages then come after
+        the best passages of other reports (measured on news-fullarticles-dev: docs/answering.md)."""
+        n = min(self.config.diverse_top, k)
+        if n <= 1:
+            return kept
+        chunks = self.store.chunks
+        first: list[tuple[float, int]] = []
+        docs: set[str] = set()
+        for score, cid in kept:
+            if chunks[cid].doc_id not in docs and len(first) < n:
+                first.append((score, cid))
+                docs.add(chunks[cid].doc_id)
+        if len(first) < n:  # more articles from the candidates the cap and k left out
+            ids = {cid for _, cid in kept}
+            for score, cid in scored:
+                c = chunks[cid]
+                if c.doc_id in docs or cid in ids:
+                    continue
+                w = set(re.findall(r"\w+", c.text.lower()))
+                if any(len(w & o) / max(1, len(w | o)) >= self.config.near_duplicate_jaccard for o in kept_words):
+                    continue
+                first.append((score, cid))
+                docs.add(c.doc_id)
+                kept_words.append(w)
+                if len(first) >= n:
+                    break
+        chosen = {cid for _, cid in first}
+        rest = [x for x in kept if x[1] not in chosen]
+        return sorted(first, key=lambda x: -x[0]) + rest[: max(0, k - len(first))]
+
     def _collapse(self, scored: list[tuple[float, int]], lex_s: dict, k: int, relevance: dict) -> list[Passage]:
         """Top ``k`` without near-duplicates, at most ``max_per_article`` per article -- unless fewer
         than ``k`` passages would be left (a search within one long article): then the best of
@@ -198,6 +232,7 @@ class Retriever:
                 kept.append((score, cid))
                 kept_words.append(w)
         kept.sort(key=lambda x: -x[0])
+        kept = self._diverse(kept, scored, kept_words, k)
         out: list[Passage] = []
         for score, cid in kept:
             c = self.store.chunks[cid]

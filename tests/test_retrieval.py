@@ -154,3 +154,23 @@ def test_the_lexical_search_runs_beside_the_dense_one_with_the_same_results(tmp_
     store.concurrent_searches = False
     alone = [[(p.doc_id, p.score) for p in e.retriever.search(q, k=4, filters=f)] for q, f in asks]
     assert where[3:] == [True] * 3 and alone == together
+
+
+def test_diverse_top_puts_different_articles_first(tmp_path, fake_embedder):
+    """diverse_top=3: the first three passages are the best of three different articles, even when one
+    long article has the three best-scoring chunks; off (1), score order puts the long article first."""
+    from dataclasses import replace
+
+    long = " ".join(f"The harbour expansion budget grew in year {i} by {i} million." for i in range(60))
+    recs = [{"id": "long", "source": "a", "text": long},
+            {"id": "b", "source": "b", "text": "The harbour expansion budget was debated by the council."},
+            {"id": "c", "source": "c", "text": "Council members questioned the harbour budget again."},
+            {"id": "d", "source": "d", "text": "Gardening tips for roses in spring."}]
+    e = _engine(tmp_path, fake_embedder, recs)
+    plain = e.retriever.search("harbour expansion budget grew year million", k=6)
+    assert [p.doc_id for p in plain[:3]] == ["long", "long", "long"]
+    e.retriever.config = replace(e.retriever.config, diverse_top=3)
+    ps = e.retriever.search("harbour expansion budget grew year million", k=6)
+    assert len({p.doc_id for p in ps[:3]}) == 3 and ps[0].doc_id == "long"
+    assert [p.rank for p in ps] == list(range(1, len(ps) + 1))
+    assert len(ps) == 6 and len({p.chunk.id for p in ps}) == 6
