@@ -55,7 +55,7 @@ eval-newsdev: setup
 # long, full-length web articles from many outlets (3,990 articles, 699 questions), with the baselines
 eval-fullarticles: setup
 	$(VENV)/bin/qa eval ../shared/data/news-fullarticles-dev/questions.jsonl \
-	  --corpus ../shared/data/news-fullarticles-dev/corpus.jsonl --out eval_out/fullarticles --compare dense,lead,passage
+	  --corpus ../shared/data/news-fullarticles-dev/corpus.jsonl --out eval_out/fullarticles --compare dense,windows,lead,passage
 
 # conflict detection: copies of news-dev answer articles under made-up outlets, half with the answer
 # changed (conflicts to find), half reworded (none to find); seed 7 tuned on, seed 11 held out

@@ -386,7 +386,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--roundups", type=int, default=0, metavar="N",
                    help="stress test of long, multi-topic articles: join the corpus's short articles of one "
                    "source and day into roundups of up to N paragraphs (the questions' evidence follows)")
-    s.add_argument("--compare", help="also measure baselines, comma-separated: dense,lexical (plain retrievers), "
+    s.add_argument("--chunk-tokens", type=int, metavar="N",
+                   help="index the corpus with chunks of at most N word pieces (default: the engine's "
+                   "128; an experiment: the index is cached per setting)")
+    s.add_argument("--keep-boilerplate", action="store_true",
+                   help="index web-page boilerplate lines too (as indexes built before it; an experiment)")
+    s.add_argument("--compare", help="also measure baselines, comma-separated: dense,lexical (plain retrievers), windows (plain "
+                   "dense MiniLM over 180-word windows of each article), "
                    "lead,passage (the first sentence / whole text of the top passage as the answer)")
     s.add_argument("--baseline", help="metrics.json to compare against; exit 1 on a regression")
     s.add_argument("--tolerance", type=float, default=0.01)

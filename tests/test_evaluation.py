@@ -403,3 +403,30 @@ def test_show_corroboration_draws_answers_by_a_seed(tmp_path):
     assert [r["question"] for r in show_corroboration.pick(rows, 10, 1, "conflict")] == ["Q3?"]
     text = show_corroboration.table(show_corroboration.pick(rows, 10, 1, "conflict"))
     assert "Sources disagree: 1 \\| 2" in text and text.count("\n") == 2
+
+
+def test_windows_baseline_ranks_articles_by_their_best_window(tmp_path, fake_embedder, monkeypatch):
+    """--compare windows: plain dense retrieval over consecutive 180-word windows of each article; the
+    windows' vectors are embedded once and cached (a second run embeds nothing)."""
+    from qa.engine import QA
+    from qa.evaluation.baselines import compare_retrievers, windows
+
+    assert [len(w.split()) for w in windows(" ".join(["w"] * 400))] == [180, 180, 40]
+    monkeypatch.setenv("QA_EVAL_CACHE", str(tmp_path / "cache"))
+    filler = " ".join(f"Unrelated filler sentence number {i} about the weather." for i in range(40))
+    corpus = tmp_path / "c.jsonl"
+    corpus.write_text("\n".join(json.dumps(r) for r in [
+        {"id": "harbour", "title": "t", "text": filler + " The harbour expansion budget was approved." * 12},
+        {"id": "roses", "title": "t", "text": filler.replace("weather", "roses")}]))
+    e = QA(location=tmp_path / "idx", embedder=fake_embedder)
+    e.ingest([corpus])
+    qs = [Question(id="1", question="harbour expansion budget approved", answers=["approved"], answerable=True,
+                   evidence_ids=["harbour"])]
+    first = compare_retrievers(e, qs, ["windows"], k=1)
+    assert first["windows"]["hit@1"] == 1.0
+    assert len(list((tmp_path / "cache").glob("windows180-*.npy"))) == 1
+    calls = []
+    monkeypatch.setattr(fake_embedder, "encode", lambda texts, progress=None, _f=fake_embedder.encode:
+                        calls.append(len(texts)) or _f(texts))
+    compare_retrievers(e, qs, ["windows"], k=1)
+    assert calls == [1]  # only the question: the windows came from the cache

@@ -3,8 +3,11 @@ same retrieval (``lead``: the top passage's first sentence; ``passage``: the who
 single retrievers (``dense``, ``lexical``, and LlamaIndex's own dense retrieval)."""
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
+from pathlib import Path
 
+from ..config import settings
 from ..types import Answer
 from .datasets import Question
 from .metrics import answer_words, contains_answer, rank_of_gold, retrieval_metrics, summarize, word_stats
@@ -12,7 +15,8 @@ from .metrics import answer_words, contains_answer, rank_of_gold, retrieval_metr
 ANSWER_BASELINES = ("lead", "passage")  # --compare: trivial answers from the same retrieval
 
 
-RETRIEVER_BASELINES = ("dense", "lexical")
+RETRIEVER_BASELINES = ("dense", "lexical", "windows")
+WINDOW_WORDS = 180  # the windows baseline: plain dense MiniLM over windows of this many words
 
 
 def baseline_answers(q: Question, a: Answer) -> dict:
@@ -52,6 +56,10 @@ def compare_retrievers(engine, questions: list[Question], which: list[str], k: i
     dense:   LlamaIndex's default vector retriever (VectorStoreIndex over a FaissVectorStore
              holding the engine's own chunk vectors), no filters, no fusion, no as_of.
     lexical: the engine's BM25 alone (same filters and as_of as the pipeline unless ignored).
+    windows: plain dense MiniLM over consecutive ``WINDOW_WORDS``-word windows of every article (no
+             title, no boilerplate removal, no as_of; the model truncates what exceeds its 256 word
+             pieces): the reference a long-article retriever must beat (issue 27). The windows'
+             vectors are embedded once and cached beside the index.
     """
     out = {}
     answerable = [q for q in questions if q.answerable]
@@ -59,6 +67,8 @@ def compare_retrievers(engine, questions: list[Question], which: list[str], k: i
         ranks = []
         if name == "dense":
             retrieve = _llamaindex_dense(engine, k)
+        elif name == "windows":
+            retrieve = _windows_dense(engine, k, progress)
         elif name == "lexical":
             def retrieve(q: Question) -> list[str]:
                 from ..retrieval import Filters
@@ -66,13 +76,55 @@ def compare_retrievers(engine, questions: list[Question], which: list[str], k: i
                 f = Filters(as_of=None if ignore_as_of else q.as_of)
                 return [p.doc_id for p in engine.retriever.search(q.question, k=k, filters=f, mode="lexical")]
         else:
-            raise ValueError(f"unknown --compare retriever {name!r}; use dense and/or lexical")
+            raise ValueError(f"unknown --compare retriever {name!r}; use {', '.join(RETRIEVER_BASELINES)}")
         for i, q in enumerate(answerable):
             ranks.append(rank_of_gold(retrieve(q), set(q.evidence_ids)))
             if progress:
                 progress(name, i + 1, len(answerable))
         out[name] = retrieval_metrics(ranks)
     return out
+
+
+def windows(text: str, size: int = WINDOW_WORDS) -> list[str]:
+    """``text`` as consecutive windows of ``size`` words (the last one shorter)."""
+    w = text.split()
+    return [" ".join(w[i:i + size]) for i in range(0, len(w), size)] or [""]
+
+
+def _windows_dense(engine, k: int, progress: Callable[[str, int, int], None] | None = None):
+    import faiss
+    import numpy as np
+
+    store = engine.store
+    doc_ids, texts = [], []
+    for doc_id in sorted(store.articles):
+        for w in windows(store.articles[doc_id].text):
+            doc_ids.append(doc_id)
+            texts.append(w)
+    h = hashlib.sha1(engine.embedder.name.encode())
+    for t in texts:
+        h.update(t.encode("utf-8", "replace") + b"\0")
+    where = Path(settings().eval_cache) / f"windows{WINDOW_WORDS}-{h.hexdigest()[:12]}.npy"
+    vecs = np.load(where) if where.exists() else None
+    if vecs is None or len(vecs) != len(texts):
+        done = [0]
+
+        def tick(n: int) -> None:
+            done[0] += n
+            if progress:
+                progress("windows: embedding", done[0], len(texts))
+
+        vecs = engine.embedder.encode(texts, progress=tick).astype(np.float32)
+        where.parent.mkdir(parents=True, exist_ok=True)
+        np.save(where, vecs)
+    index = faiss.IndexFlatIP(vecs.shape[1])
+    index.add(vecs)
+
+    def retrieve(q: Question) -> list[str]:
+        _, ids = index.search(engine.embedder.encode([q.question]).astype(np.float32), k)
+        return [doc_ids[i] for i in ids[0] if i >= 0]
+
+    return retrieve
 
 
 def _llamaindex_dense(engine, k: int):

@@ -7,6 +7,7 @@ import shutil
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -158,6 +159,10 @@ def main(args) -> int:
         raise InputError(str(corpus), "corpus not found")
     quiet = args.quiet
     chunking = ChunkingConfig()
+    if getattr(args, "chunk_tokens", None):
+        chunking = replace(chunking, max_tokens=args.chunk_tokens)
+    if getattr(args, "keep_boilerplate", False):
+        chunking = replace(chunking, drop_boilerplate=False)
     cache = Path(settings().eval_cache)
     mapping = None
     if getattr(args, "roundups", 0):
