@@ -244,7 +244,7 @@ class ExtractiveAnswerer:
         ``paragraph_leads``, a paragraph of a multi-topic article (``multi_topic``: each of its
         paragraphs opens a story)."""
         start = p.chunk.start
-        return start == 0 or boilerplate.only_boilerplate(text[:start]) or (
+        return boilerplate.opens_article(text, start) or (
             self.config.paragraph_leads and paragraph_break(text, max(0, start - 2), start) and multi_topic(text))
 
     def score(self, question: str, qvec: np.ndarray, cands: list[Candidate], asked: str | None = None,

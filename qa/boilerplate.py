@@ -103,9 +103,15 @@ def lines(text: str) -> list[tuple[int, int]]:
     return out
 
 
-def only_boilerplate(text: str, longest: int = 600) -> bool:
-    """Is ``text`` (what comes before a chunk: at most ``longest`` characters are looked at) made only
-    of boilerplate lines and blank ones? Then the chunk opens its article."""
-    if len(text) > longest or not text.strip():
+LEAD_PREFIX = 600  # the most characters of boilerplate looked at before an article's first chunk
+
+
+def opens_article(text: str, start: int) -> bool:
+    """Does a chunk starting at ``start`` open its article: is what comes before it blank lines and
+    boilerplate only ("London CNN —")? Only a prefix of at most ``LEAD_PREFIX`` characters can be
+    (it is checked before anything is sliced: this runs for every candidate passage)."""
+    if start == 0:
+        return True
+    if start > LEAD_PREFIX or not text[:start].strip():
         return False
-    return all(not line.strip() or is_boilerplate(line) for line in text.split("\n"))
+    return all(not line.strip() or is_boilerplate(line) for line in text[:start].split("\n"))

@@ -110,7 +110,7 @@ def _story_sentences(text: str, config: ChunkingConfig) -> tuple[list[tuple[int,
             pending = True  # inside a boilerplate line
             continue
         kept.append((s, e))
-        cut.append(pending and bool(kept[:-1]))
+        cut.append(pending and len(kept) > 1)  # boilerplate at the very start cuts nothing
         pending = False
     return kept, cut
 

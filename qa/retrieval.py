@@ -46,6 +46,16 @@ def temporal_cue(query: str) -> bool:
 
 
 
+def _words(text: str) -> set[str]:
+    """The lower-cased words of a passage, for the near-duplicate test."""
+    return set(re.findall(r"\w+", text.lower()))
+
+
+def _near_duplicate(w: set[str], kept_words: list[set[str]], threshold: float) -> bool:
+    """Do the words ``w`` overlap (Jaccard) one of the kept passages' by ``threshold`` or more?"""
+    return any(len(w & o) / max(1, len(w | o)) >= threshold for o in kept_words)
+
+
 class Retriever:
     """Searches one loaded generation of the index."""
 
@@ -190,8 +200,8 @@ class Retriever:
                 c = chunks[cid]
                 if c.doc_id in docs or cid in ids:
                     continue
-                w = set(re.findall(r"\w+", c.text.lower()))
-                if any(len(w & o) / max(1, len(w | o)) >= self.config.near_duplicate_jaccard for o in kept_words):
+                w = _words(c.text)
+                if _near_duplicate(w, kept_words, self.config.near_duplicate_jaccard):
                     continue
                 first.append((score, cid))
                 docs.add(c.doc_id)
@@ -213,8 +223,8 @@ class Retriever:
         per_doc: dict[str, int] = {}
         for score, cid in scored:
             c = self.store.chunks[cid]
-            w = set(re.findall(r"\w+", c.text.lower()))
-            if any(len(w & o) / max(1, len(w | o)) >= cfg.near_duplicate_jaccard for o in kept_words):
+            w = _words(c.text)
+            if _near_duplicate(w, kept_words, cfg.near_duplicate_jaccard):
                 continue
             if per_doc.get(c.doc_id, 0) >= cfg.max_per_article:
                 if len(capped) < k:
@@ -228,7 +238,7 @@ class Retriever:
         for score, cid, w in capped:
             if len(kept) >= k:
                 break
-            if not any(len(w & o) / max(1, len(w | o)) >= cfg.near_duplicate_jaccard for o in kept_words):
+            if not _near_duplicate(w, kept_words, cfg.near_duplicate_jaccard):
                 kept.append((score, cid))
                 kept_words.append(w)
         kept.sort(key=lambda x: -x[0])

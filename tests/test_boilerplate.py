@@ -65,9 +65,14 @@ def test_lines_gives_exact_offsets():
 
 
 def test_only_boilerplate_before_a_chunk_means_it_opens_the_article():
-    assert boilerplate.only_boilerplate("London CNN —\n\n")
-    assert not boilerplate.only_boilerplate("The council met.\n\n")
-    assert not boilerplate.only_boilerplate("")
+    text = "London CNN —\n\nThe council met."
+    assert boilerplate.opens_article(text, 0)
+    assert boilerplate.opens_article(text, text.index("The"))
+    text = "The council met.\n\nIt voted."
+    assert not boilerplate.opens_article(text, text.index("It"))
+    assert not boilerplate.opens_article("\n\nIt voted.", 2)
+    text = "RELATED: Council votes to close the old bridge\n" * 20 + "The council met."
+    assert not boilerplate.opens_article(text, text.index("The"))  # beyond LEAD_PREFIX
 
 
 def _article(text):

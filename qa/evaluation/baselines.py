@@ -59,7 +59,7 @@ def compare_retrievers(engine, questions: list[Question], which: list[str], k: i
     windows: plain dense MiniLM over consecutive ``WINDOW_WORDS``-word windows of every article (no
              title, no boilerplate removal, no as_of; the model truncates what exceeds its 256 word
              pieces): the reference a long-article retriever must beat (issue 27). The windows'
-             vectors are embedded once and cached beside the index.
+             vectors are embedded once and cached in the eval cache (QA_EVAL_CACHE), by their texts.
     """
     out = {}
     answerable = [q for q in questions if q.answerable]
