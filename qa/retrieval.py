@@ -196,16 +196,17 @@ class Retriever:
                 docs.add(chunks[cid].doc_id)
         if len(first) < n:  # more articles from the candidates the cap and k left out
             ids = {cid for _, cid in kept}
+            seen = list(kept_words)  # the caller's list stays as it was
             for score, cid in scored:
                 c = chunks[cid]
                 if c.doc_id in docs or cid in ids:
                     continue
                 w = _words(c.text)
-                if _near_duplicate(w, kept_words, self.config.near_duplicate_jaccard):
+                if _near_duplicate(w, seen, self.config.near_duplicate_jaccard):
                     continue
                 first.append((score, cid))
                 docs.add(c.doc_id)
-                kept_words.append(w)
+                seen.append(w)
                 if len(first) >= n:
                     break
         chosen = {cid for _, cid in first}
