@@ -139,7 +139,7 @@ def _names(sentence: str, context: str = "") -> list[tuple[str, tuple[str, ...]]
 
 _TITLE = re.compile(r"\s*\b(?:Former|Ex|CEO|President|Vice|Gov|Governor|Secretary|Minister|Prime|Sen|Senator|Rep|"
                     r"Chairman|Chairwoman|Chief|Director|King|Queen|Prince|Princess|Pope|Judge|Justice|General|"
-                    r"Mayor|Speaker|Leader|Coach|Dr|Mr|Mrs|Ms|Gen|Lt|Col|Sgt|Adm|Capt|Army|Rev|St)\b\.?\s*")
+                    r"Mayor|Speaker|Leader|Coach|QB|Quarterback|Dr|Mr|Mrs|Ms|Gen|Lt|Col|Sgt|Adm|Capt|Army|Rev|St)\b\.?\s*")
 _DATELINE_END = re.compile(r"(?:,\s*[A-Z][\w.]*(?:\s[A-Z][\w.]*)*)?\s*(?:\([^)]*\)\s*)?[\u2014\u2013-]")
 _OPENS = re.compile(r"(?:^|[.!?][\"'\u201d\u2019)]?\s)[\s\"'\u201c\u2018(]*$")
 # words that open news sentences without being names ("Officials said ...", "Several ...")
@@ -186,9 +186,10 @@ def values_in(sentence: str, question: str, kind: str | None, context: str = "",
     if kind == "number":
         return _numbers(sentence, question)
     q_words = {_key(w) for w in re.findall(r"[\w'\u2019-]+", question)}
+    q_names = {_key(w) for w in re.findall(r"\b[A-Z][\w'\u2019-]*", question)}
     # a name the question already gives is no answer ("Hunter Biden" is, when it asks about "Biden's son")
-    names = [Value("name", text, keys) for text, keys in _names(sentence, context)
-             if not set(keys) <= q_words]
+    names = [Value("name", text, keys) for run in _names(sentence, context)
+             for text, keys in _of_parts(run, q_names) if not set(keys) <= q_words]
     if kind == "name" or names:
         return names
     nums = _numbers(sentence, question)
@@ -201,6 +202,27 @@ def values_in(sentence: str, question: str, kind: str | None, context: str = "",
     weight = term_weight or (lambda t: 1.0)
     best = max(novel, key=weight)
     return [Value("term", best, (best,))]
+
+
+def _of_parts(run: tuple[str, tuple[str, ...]], q_names: set[str]) -> list[tuple[str, tuple[str, ...]]]:
+    """A name run joined by "of" that is two names: "Suga of BTS" is Suga when the question names BTS,
+    "Inter Miami CF of Major League Soccer" is two names (each of two words or more); "Bank of
+    America" and "University of Michigan" stay whole."""
+    text, _keys = run
+    halves = re.split(r"\s+of\s+", text, maxsplit=1)
+    if len(halves) != 2:
+        return [run]
+    parts = [(h, tuple(_key(t) for t in h.split() if t.lower() not in STOPWORDS)) for h in halves]
+    (left, lk), (right, rk) = parts
+    if not lk or not rk:
+        return [run]
+    if set(rk) <= q_names:
+        return [parts[0]]
+    if set(lk) <= q_names:
+        return [parts[1]]
+    if len(lk) >= 2 and len(rk) >= 2:
+        return parts
+    return [run]
 
 
 def _numbers(sentence: str, question: str) -> list[Value]:
@@ -266,6 +288,7 @@ def _same(a: Value, b: Value) -> bool:
 _CLAUSE_QUESTION = re.compile(r"^\W*(?:what|how|why)\s+(?:did|does|do|will|would|can|could|should|has|have|had|"
                               r"might|may)\b", re.I)
 _WHICH_DATE = re.compile(r"\b(?:which|what|in which)\s+(month|year|day|date)\b", re.I)
+_WHICH_NOUN = re.compile(r"\b(?:which|what)\s+([a-z]{3,})\b", re.I)
 _WHICH_STATE = re.compile(r"\b(?:which|what)\s+(?:u\.?s\.?\s+|american\s+)?state\b", re.I)
 
 
@@ -284,7 +307,8 @@ def slot_kind(question: str) -> str | None:
 def answer_value(question: str, quote: str, context: str = "",
                  term_weight: Callable[[str], float] | None = None) -> Value | None:
     """The value the answer's quote gives for the asked-for slot. Of several: one of its first sentence
-    (the answer's; the others are context), then the one nearest the question's focus word ("mediate"
+    (the answer's; the others are context), then a name holding the asked-for class word ("Major
+    League Soccer" for "Which league ...?"), then the one nearest the question's focus word ("mediate"
     in "Who will mediate ...?"), then the first. For a number, whose focus is the counted noun, the one
     whose nearby words (six either side) hold most of the question's terms (IDF) comes first: in "29
     people were killed, and eleven were rescued alive", "How many people were rescued alive?" asks for
@@ -302,8 +326,11 @@ def answer_value(question: str, quote: str, context: str = "",
     focus = focus_term(question)
     spots = [m.start() for m in tokens if focus and _key(m.group(0)) == focus]
     starts = [a for a, _ in sentence_spans(quote)]
+    # "Which league ...?": a name holding the asked-for class word ("Major League Soccer") is the answer
+    m = _WHICH_NOUN.search(asking_sentence(question))
+    noun = _key(m.group(1)) if m else None
 
-    def rank(i_v: tuple[int, Value]) -> tuple[int, float, float, int]:
+    def rank(i_v: tuple[int, Value]) -> tuple[int, float, float, float, int]:
         i, v = i_v
         at = max(0, quote.find(v.text))
         first = next((n for n, m in enumerate(tokens) if m.end() > at), 0)
@@ -313,8 +340,9 @@ def answer_value(question: str, quote: str, context: str = "",
         sentence = sum(1 for a in starts if a <= at) - 1  # the answer's own sentence comes first
         focus_gap = min((abs(at - s) for s in spots), default=0)
         if kind == "number":  # "How many people were rescued?": its focus ("people") is the counted noun
-            return sentence, -round(near, 6), focus_gap, i
-        return sentence, 0.0, focus_gap, i  # names: the nearby words mislead more often than the order
+            return sentence, -round(near, 6), 0.0, focus_gap, i
+        # names: the nearby words mislead more often than the order
+        return sentence, 0.0 if noun is None or noun in v.keys else 1.0, focus_gap, i
 
     return min(enumerate(found), key=rank)[1]
 
@@ -401,10 +429,14 @@ class Corroborator:
                 at = low.find(needle, nxt)
         return sorted(spans)
 
-    def _same_time(self, a: str, b: str) -> bool:
-        """Could two reports be of one event: published within ``max_days_apart`` (or either undated)?
-        ("Jill Biden tested positive this week" in August is no conflict with July's "Joe Biden tested positive".)"""
-        da, db = _day(self.article(a).published), _day(self.article(b).published)
+    def _comparable(self, found: _Stated, value: Value, doc_id: str, cited_id: str) -> bool:
+        """Does the report count beside the answer? One stating the value always does (agreement has no
+        time window); one giving another value only when the two could be of one event: published within
+        ``max_days_apart`` (or either undated). ("Jill Biden tested positive this week" in August is no
+        conflict with July's "Joe Biden tested positive".)"""
+        if found.value is value:
+            return True
+        da, db = _day(self.article(doc_id).published), _day(self.article(cited_id).published)
         return da is None or db is None or abs((da - db).days) <= self.config.max_days_apart
 
     def _lower(self, doc_id: str) -> str:
@@ -474,7 +506,7 @@ class Corroborator:
             if d in used:
                 continue
             found, other_slot = self._stated(d, value, question, q_terms, quote_sentences, rare, claim)
-            if found is not None and (found.value is value or self._same_time(d, cited.doc_id)):
+            if found is not None and self._comparable(found, value, d, cited.doc_id):
                 (scan.agree if found.value is value else scan.disagree).append(found)
             if other_slot is not None and scan.retarget is None:
                 scan.retarget = other_slot
@@ -487,7 +519,7 @@ class Corroborator:
             for d in docs:
                 if d not in used and d not in agreeing:
                     found, _ = self._clash(d, value, question, q_terms, said, more)
-                    if found is not None and self._same_time(d, cited.doc_id):
+                    if found is not None and self._comparable(found, value, d, cited.doc_id):
                         scan.disagree.append(found)
         if scan.disagree:
             scan.retarget = None  # reports disagree on this very value

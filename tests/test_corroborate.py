@@ -27,6 +27,22 @@ def test_of_several_values_the_one_nearest_the_focus_word_is_the_answer():
     assert v is not None and v.keys == ("11",)
 
 
+def test_a_name_joined_by_of_is_the_part_the_question_asks_for():
+    league = "Lionel Messi announced where he will play next. Which league does he plan on joining?"
+    v = answer_value(league, "He will join Inter Miami CF of Major League Soccer, he announced Wednesday.")
+    assert v is not None and v.text == "Major League Soccer"  # the name holding "league"
+    assert states(v, "Messi is coming to join the Major League Soccer club Inter Miami.")
+    band = "Which member of the K-pop group BTS announced a solo world tour?"
+    v = answer_value(band, "Suga of BTS announced a string of concerts around the world on Tuesday.")
+    assert v is not None and v.text == "Suga"  # the question names BTS
+    mvp = "The Kansas City Chiefs won the Super Bowl. Who was named the game's MVP?"
+    v = answer_value(mvp, "Chiefs QB Patrick Mahomes was named the game's MVP.")
+    assert v is not None and v.text == "Patrick Mahomes"  # a position is a title
+    # one name with "of" in it stays whole
+    v = answer_value("Which bank will buy the lender?", "The Bank of America said it would buy the lender.")
+    assert v is not None and v.text == "Bank of America"
+
+
 def test_a_number_is_stated_in_digits_or_words_but_not_as_another_number():
     v = answer_value(TOLL, "Officials said 29 people were killed.")
     assert states(v, "Twenty-nine people died in all.") and states(v, "twenty nine died")
