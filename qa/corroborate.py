@@ -340,9 +340,9 @@ def answer_value(question: str, quote: str, context: str = "",
         sentence = sum(1 for a in starts if a <= at) - 1  # the answer's own sentence comes first
         focus_gap = min((abs(at - s) for s in spots), default=0)
         if kind == "number":  # "How many people were rescued?": its focus ("people") is the counted noun
-            return sentence, -round(near, 6), 0.0, focus_gap, i
+            return sentence, -round(near, 6), 0.0, float(focus_gap), i
         # names: the nearby words mislead more often than the order
-        return sentence, 0.0 if noun is None or noun in v.keys else 1.0, focus_gap, i
+        return sentence, 0.0, 0.0 if noun is None or noun in v.keys else 1.0, float(focus_gap), i
 
     return min(enumerate(found), key=rank)[1]
 
