@@ -2,7 +2,7 @@
 
 Articles saved from news sites carry sign-up boxes ("Get CNN Health's weekly newsletter…"), video
 and ad widgets ("Video Ad Feedback…", "How relevant is this ad to you?"), related-story links
-("RELATED: …", "Read more: …"), contact lines and reporter bios ("Follow her on Twitter @…"),
+("RELATED: …", "Read more: …", "►Label: headline"), contact lines and reporter bios ("Follow her on Twitter @…"),
 credit lines ("Contributing: The Associated Press"), update notes, consent texts ("We will use the
 details you have shared…") and bare datelines ("London CNN —"). Their words match questions
 ("newsletter", "Twitter", a reporter's name) while they answer nothing, and a quoted "Read more"
@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import re
 
+from .text import sentence_spans
+
 MAX_LINE = 400  # longer lines are paragraphs of the story, whatever words they contain
 
 _FLAGS = re.I
@@ -33,7 +35,7 @@ _PATTERNS = [re.compile(p, _FLAGS) for p in (
     r"\bsupport (local )?journalism\b", r"\bthank you for (supporting|reading) our journalism\b",
     r"\b(text message alerts|delivered (straight )?to your (inbox|phone))\b",
     r"^(just for|for) subscribers\s*:", r"\bthese articles are for .{0,30}subscribers\b",
-    r"\bplay to win\b.{0,80}\bsign up\b",
+    r"\bplay to win\b.{0,80}\bsign up\b", r"^get .{0,60}\bin(to)? your inbox\b",
     # video and ad widgets
     r"\bvideo ad feedback\b", r"\bhow relevant is this ad to you\b", r"\bvideo player was slow to load\b",
     r"\bad froze or did not finish loading\b", r"^(advertisement|ad feedback|skip ad)$",
@@ -73,9 +75,15 @@ _CAPS_LINK = re.compile(r"^(?!(MORE INFORMATION|EDITOR'S NOTE|EDITOR’S NOTE)\b
                         r"BACKGROUND|OPINION|ANALYSIS|VIDEO|PHOTOS|PODCAST|WATCH)"
                         r"\s?:\s*[A-Z0-9\"'“‘$](\S*\s+){3}.*[^.]$")
 _READ_MORE = re.compile(r"^Read more(?=[A-Z“\"'])")
+# an arrow-marked link to another story, a short label and its headline ("►Ferry strike: Five things to
+# know"); an arrow before a sentence of the story ("►Heavy snow was forecast ….") or a quoted front page
+# ("► The Gazette: “…") is kept
+_ARROW_LINK = re.compile(r"^(?:►|▶|>>)\s*(?:[\w'’&$.,-]+\s?){1,6}:\s*[^\s“\"‘'].*[^.]$")
 # a dateline alone on its line ("London CNN —", "New York CNN Business —", "WASHINGTON (AP) —")
 _DATELINE = re.compile(r"^[\w.,'’() -]{0,60}\s*[—–-]+$")
 # an attribution alone on its line, as live blogs sign their posts ("– David Jackson")
+# a reporter's bio before their contact line ("Dana Reyes covers the statehouse for the Gazette. Reach her …")
+_BIO = re.compile(r"^[A-Z][\w.'’-]*( [A-Z][\w.'’-]*){1,3},? (is an?|covers|writes)\b")
 _SIGNATURE = re.compile(r"^[–—-]\s*[A-Z][\w.'’-]*( [A-Z][\w.'’-]*){0,3}$")
 
 
@@ -84,23 +92,44 @@ def is_boilerplate(line: str) -> bool:
     line = line.strip()
     if not line or len(line) > MAX_LINE:
         return False
-    if _CAPS_LINK.match(line) or _READ_MORE.match(line) or _SIGNATURE.match(line):
+    if _CAPS_LINK.match(line) or _READ_MORE.match(line) or _ARROW_LINK.match(line) or _SIGNATURE.match(line):
         return True
     if _DATELINE.match(line) and len(line.split()) <= 6:
         return True
     return any(p.search(line) for p in _PATTERNS)
 
 
+STORY_WORDS = 20  # a paragraph's sentences before a sign-off this long are a story, not a widget's caption
+
+
 def lines(text: str) -> list[tuple[int, int]]:
-    """The (start, end) offsets of the boilerplate lines of ``text``, in order."""
+    """The (start, end) offsets of the boilerplate in ``text``, in order: whole lines of furniture, and
+    the sign-off that closes a paragraph of the story ("… balanced an umbrella on his finger. For more
+    odd news, sign up to our newsletter."): a one-paragraph article is its story, not its sign-up box."""
     out = []
     start = 0
     for line in text.split("\n"):
         end = start + len(line)
-        if is_boilerplate(line):
-            out.append((start, end))
+        if line.strip():
+            out += _pieces(text, start, end, line)
         start = end + 1
     return out
+
+
+def _pieces(text: str, start: int, end: int, line: str) -> list[tuple[int, int]]:
+    """The boilerplate of one line: its closing sentences that are furniture on their own, when what
+    comes before them is a story (``STORY_WORDS`` or more, no furniture itself); else the whole line
+    when it is furniture ("Natalie Reyes covers trending news. Reach her at …" is a bio throughout)."""
+    whole = is_boilerplate(line)
+    spans = sentence_spans(text, start, end)
+    tail = len(spans)
+    while tail > 1 and is_boilerplate(text[spans[tail - 1][0]:spans[tail - 1][1]]):
+        tail -= 1
+    if tail < len(spans):
+        head = text[start:spans[tail][0]]
+        if len(head.split()) >= STORY_WORDS and not is_boilerplate(head) and not _BIO.match(head):
+            return [(spans[tail][0], end)]
+    return [(start, end)] if whole else []
 
 
 LEAD_PREFIX = 600  # the most characters of boilerplate looked at before an article's first chunk

@@ -23,8 +23,8 @@ from .types import Article, Chunk
 
 # How chunk_article cuts an article; bump it when that changes, so that the indexes the evaluation
 # caches by their corpus (qa/evaluation.py) are built again. 2: paragraphs only in multi-topic articles.
-# 3: web-page boilerplate lines (qa.boilerplate) are left out of every chunk.
-CHUNKER_VERSION = 3
+# 3: web-page boilerplate lines (qa.boilerplate) are left out of every chunk. 4: arrow-marked links too.
+CHUNKER_VERSION = 4
 
 
 @lru_cache(maxsize=1024)
