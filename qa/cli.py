@@ -32,7 +32,7 @@ EXAMPLES = """examples:
 def _engine(args):
     from .engine import QA
 
-    return QA(location=args.index or default_location())
+    return QA(location=args.index or default_location(), judge=getattr(args, "judge", None))
 
 
 def cmd_ingest(args) -> int:
@@ -79,6 +79,8 @@ def _print_answer(answer) -> None:
         if answer.corroboration is not None:
             print(f"\n{summary(answer.corroboration)}")
     elif answer.abstained and answer.passages:
+        if answer.judged is False:
+            print("(a borderline answer: the language model found that its passage does not answer the question)")
         print("\nRelated:")
         for p in answer.related:
             snippet = p.text[:160] + ("…" if len(p.text) > 160 else "")
@@ -310,6 +312,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="generated modes: keep unsupported sentences, marked [unsupported], instead of removing them")
     s.add_argument("--no-gate", action="store_true",
                    help="generated modes: generate even when no passage comes close to answering")
+    s.add_argument("--judge", choices=["local", "openai"], default=None,
+                   help="check a borderline answer with a language model and abstain when it says the passage "
+                   "does not answer (default: $QA_JUDGE, else off; docs/answering.md)")
     s.add_argument("--json", action="store_true", help="machine-readable output (schema: README, qa ask --json)")
     s.add_argument("--with-text", action="store_true",
                    help="with --json: also the text of each cited article, the text that start/end index")
@@ -402,6 +407,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--no-gate", action="store_true",
                    help="generated modes: generate for every question (the gate is then applied afterwards "
                    "in metrics.json's variants)")
+    s.add_argument("--judge", choices=["local", "openai"], default=None,
+                   help="check borderline answers with a language model (qa.judge; default: $QA_JUDGE, else off)")
     s.add_argument("--quiet", action="store_true", help="no progress bars")
     s.set_defaults(func=cmd_eval)
     return p

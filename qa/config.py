@@ -46,6 +46,8 @@ ENVIRONMENT: tuple[Variable, ...] = (
     Variable("QA_PG_INDEX_MEMORY", "1GB", "PostgreSQL maintenance_work_mem for a bulk HNSW build", "pg_index_memory"),
     Variable("QA_LLM_MODEL_PATH", "", "a GGUF file for answer mode local (default: the packaged model)",
              "llm_model_path"),
+    Variable("QA_JUDGE", "", "check borderline extractive answers with a language model: local or openai "
+             "(empty: off; qa.judge)", "judge"),
     Variable("QA_LLM_EXTRA_BUFFERS", "0", "1: let llama.cpp use its extra buffer types (AMX)", "llm_extra_buffers"),
     Variable("QA_OPENAI_BASE_URL", "", "OpenAI-compatible endpoint for answer mode openai", "openai_base_url",
              ("OPENAI_BASE_URL",)),
@@ -88,6 +90,7 @@ class Settings:
     pg_schema: str
     pg_index_memory: str
     llm_model_path: str
+    judge: str
     llm_extra_buffers: bool
     openai_base_url: str
     openai_model: str

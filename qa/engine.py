@@ -3,6 +3,7 @@
     question ──embed──▶ query vector
              ──retrieve (dense + BM25, filters, as_of)──▶ passages
              ──answer (extractive sentence selection / abstention)──▶ answer with [n]
+             ──[judge] a borderline answer's passage: "does it answer?" (qa.judge; "no" abstains)
              ──[mode local/openai] generate from the numbered passages (gated by the
                extractive abstention), then qa.verify every generated sentence
              ──verify (support scorer, per cited sentence)──▶ Answer
@@ -36,7 +37,8 @@ from .embeddings import Embedder, default_embedder
 from .errors import QAError
 from .generate import GenerativeAnswerer, draft_answer
 from .ingest import IngestReport, Progress, delete, ingest
-from .llm import get_model
+from .judge import AnswerabilityJudge, JudgeConfig
+from .llm import ChatModel, get_model
 from .loaders import article_from_document
 from .retrieval import Retriever
 from .stores import Store, current_generation, describe, normalize_source, open_store
@@ -57,7 +59,8 @@ class QA:
     def __init__(self, location: str | Path | None = None, embedder: Embedder | None = None,
                  retrieval: RetrievalConfig | None = None, answering: AnswerConfig | None = None,
                  chunking: ChunkingConfig | None = None, generation_config: GenerationConfig | None = None,
-                 corroboration: CorroborationConfig | None = None, *, index_dir: str | Path | None = None):
+                 corroboration: CorroborationConfig | None = None, *, index_dir: str | Path | None = None,
+                 judge: ChatModel | str | None = None, judge_config: JudgeConfig | None = None):
         where = str(location or index_dir or default_location())  # index_dir: the earlier name
         self.location = where if is_database(where) else Path(where)
         self.embedder = embedder or default_embedder()
@@ -68,6 +71,12 @@ class QA:
         # None: answers carry no corroboration (qa.corroborate)
         self.corroboration: CorroborationConfig | None = corroboration or CorroborationConfig()
         self.scorer = SupportScorer()
+        # borderline answers checked by a language model (qa.judge): a ChatModel, "local" or "openai"
+        # (loaded on first use), or None: off ($QA_JUDGE sets it when not given)
+        self.judge: ChatModel | str | None = judge if judge is not None else (settings().judge or None)
+        if isinstance(self.judge, str) and self.judge not in ("local", "openai"):
+            raise QAError(f"unknown judge {self.judge!r} (QA_JUDGE or --judge): use 'local' or 'openai', or leave it empty")
+        self.judge_config = judge_config or JudgeConfig()
         # sentences embedded for earlier questions (a text's vector does not depend on the index)
         self.sentence_vectors = SentenceVectors(settings().sentence_cache)
         self._lock = threading.RLock()
@@ -101,6 +110,10 @@ class QA:
             # one assignment: a question takes store and retriever of the same generation
             self._snapshot = (store, Retriever(store, self.embedder, self.retrieval_config))
             self._loaded = gen
+
+    def _judge_model(self) -> ChatModel:
+        assert self.judge is not None
+        return get_model(self.judge) if isinstance(self.judge, str) else self.judge
 
     def article_text(self, doc_id: str) -> str:
         """The text that citations of this article index: the text the user gave (KeyError if unknown)."""
@@ -214,6 +227,18 @@ class QA:
         answer = answerer.answer(query, qvec, passages, as_of=filters.as_of, asked=question)
         answer.question = question
         timings["answer"] = (time.perf_counter() - t) * 1000
+        # 2b. a borderline answer: does its passage answer the question? (qa.judge; a "no" abstains)
+        if self.judge is not None and not answer.abstained and answer.citations:
+            judge = AnswerabilityJudge(self._judge_model(), self.judge_config)
+            if judge.borderline(answer.confidence, answerer.threshold(filters.as_of), filters.as_of is not None):
+                t = time.perf_counter()
+                cited = answer.citations[0]
+                passage = next((p for p in passages if p.rank == cited.passage_rank), passages[0])
+                answer.judged = judge.answers(question, passage)
+                timings["judge"] = (time.perf_counter() - t) * 1000
+                if answer.judged is False:
+                    answer = Answer(question=question, text=ABSTAIN_TEXT, citations=[], abstained=True,
+                                    passages=passages, confidence=answer.confidence, judged=False)
         # 3. generate and verify (language-model modes)
         gate_open = not answer.abstained
         if model is not None and (gate_open or not gen_cfg.gate):

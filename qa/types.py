@@ -353,6 +353,9 @@ class Answer:
     draft: Answer | None = None  # generated modes: the model's answer before verification
     verification: list[Verdict] = field(default_factory=list)  # per generated sentence: kept/corrected/why
     retrieval_gate: bool | None = None  # generated modes: did extraction find an answer-like sentence?
+    # a borderline answer checked by the language model (qa.judge): True "it answers", False "it does not"
+    # (the answer then abstains), None: not checked
+    judged: bool | None = None
     # how many independent outlets state the answer's fact, and where reports differ (qa.corroborate)
     corroboration: Corroboration | None = None
     # the text of each cited article in the index snapshot the answer was built from: the app
@@ -377,6 +380,7 @@ class Answer:
             "passages": [p.to_dict() for p in self.passages],
             "timings_ms": {k: round(v, 2) for k, v in self.timings.items()},
             **({"retrieval_gate": self.retrieval_gate} if self.retrieval_gate is not None else {}),
+            **({"judged": self.judged} if self.judged is not None else {}),
             **({"draft": {"answer": self.draft.text, "abstained": self.draft.abstained,
                           "citations": [c.to_dict() for c in self.draft.citations]},
                 "verification": [v.to_dict() for v in self.verification]} if self.draft is not None else {}),

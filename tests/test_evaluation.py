@@ -430,3 +430,14 @@ def test_windows_baseline_ranks_articles_by_their_best_window(tmp_path, fake_emb
                         calls.append(len(texts)) or _f(texts))
     compare_retrievers(e, qs, ["windows"], k=1)
     assert calls == [1]  # only the question: the windows came from the cache
+
+
+def test_the_judges_checks_are_counted_with_their_cost():
+    from qa.evaluation.runner import judge_metrics
+
+    rows = [{"judged": False, "answerable": False, "judge_ms": 400.0},
+            {"judged": False, "answerable": True, "judge_ms": 600.0},
+            {"judged": True, "answerable": True, "judge_ms": 500.0}]
+    j = judge_metrics(rows, total=12)
+    assert (j["asked"], j["said_no"], j["said_no_answerable"]) == (3, 2, 1)
+    assert j["share"] == 0.25 and j["ms_p50"] == 500.0

@@ -173,3 +173,21 @@ def test_http_api_streams_the_local_models_tokens_then_the_verified_answer(demo_
         assert isinstance(reply.model_extra["citations"], list)
     finally:
         served.stop()
+
+
+@needs_shared("seed", "corpus.jsonl")
+def test_the_local_model_judges_whether_the_seed_article_answers(tmp_path, minilm):
+    """qa.judge with the real model: the seed article answers who mediates, not who won a Nobel Prize."""
+    from qa.config import AnswerConfig
+    from qa.judge import JudgeConfig
+
+    e = QA(location=tmp_path / "idx", embedder=minilm, judge="local")
+    e.ingest([SEED])
+    a = e.ask("Who will mediate the Astana talks?")  # a borderline confidence: checked, and kept
+    assert not a.abstained and a.judged is not False and all(n in a.text for n in MEDIATORS)
+    # every answer sent to the model, none abstaining on its own
+    e.answer_config = AnswerConfig(abstain_threshold=-1.0, abstain_threshold_dated=-1.0)
+    e.judge_config = JudgeConfig(below=1.01, below_undated=1.01)
+    assert e.ask("Who will mediate the Astana talks?").judged is True
+    off = e.ask("Who won the 2016 Nobel Prize in Literature?")
+    assert off.judged is False and off.abstained and not off.citations

@@ -55,6 +55,10 @@ def print_table(metrics: dict, compare: dict | None = None, file=sys.stdout,
               + (f"; at most 0.05 false abstention the curve rejects {best['correct_rejection']:.3f} "
                  f"(threshold {best['threshold']:.2f}; the whole curve: metrics.json tradeoff, report.html)"
                  if best else ""), file=file)
+    if j := metrics.get("judge"):
+        print(f"\njudge          checked {j['asked']} borderline answers ({j['share']:.1%} of questions); said no to "
+              f"{j['said_no']} ({j['said_no_answerable']} of them answerable); {j['ms_p50']:.0f} ms p50, "
+              f"{j['ms_p95']:.0f} ms p95 a check", file=file)
     for line in corroboration_lines(metrics.get("corroboration") or {}, metrics.get("by_date_half")):
         print(line, file=file)
     if split := metrics.get("gold_in_corpus"):

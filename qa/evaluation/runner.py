@@ -70,6 +70,9 @@ def run(engine, questions: list[Question], k: int = 10, ignore_as_of: bool = Fal
                "first_token_ms": round(a.timings.get("first_token", latency), 2),
                "baselines": baseline_answers(q, a),
                "sources": q.sources, "corroboration": corroboration_row(engine, q, a)}
+        if a.judged is not None:
+            row["judged"] = a.judged
+            row["judge_ms"] = round(a.timings.get("judge", 0.0), 1)
         if q.conflict is not None:
             row["conflict_label"] = q.conflict
         if a.mode != "extractive":
@@ -81,12 +84,24 @@ def run(engine, questions: list[Question], k: int = 10, ignore_as_of: bool = Fal
             progress(i + 1, len(questions))
     metrics = summarize(rows)
     metrics["corroboration"] = corroboration_metrics(rows)
+    if judged := [r for r in rows if "judged" in r]:
+        metrics["judge"] = judge_metrics(judged, len(rows))
     metrics["question_set"] = question_set(questions)
     if (split := gold_in_corpus(rows)) is not None:
         metrics["gold_in_corpus"] = split
     if mode != "extractive":
         metrics["variants"] = variants(rows)
     return metrics, rows
+
+
+def judge_metrics(judged: list[dict], total: int) -> dict:
+    """How often the language model checked a borderline answer (qa.judge), what it said, and what a
+    check cost."""
+    said_no = [r for r in judged if r["judged"] is False]
+    ms = np.array([r["judge_ms"] for r in judged])
+    return {"asked": len(judged), "share": len(judged) / total, "said_no": len(said_no),
+            "said_no_answerable": sum(1 for r in said_no if r["answerable"]),
+            "ms_p50": float(np.percentile(ms, 50)), "ms_p95": float(np.percentile(ms, 95))}
 
 
 def _gold_in_corpus(engine, q: Question) -> bool | None:
@@ -183,7 +198,7 @@ def main(args) -> int:
             shutil.rmtree(index_dir)
     cached = not args.index
     span_mode = corpus.is_dir()
-    engine = QA(location=index_dir, chunking=chunking)
+    engine = QA(location=index_dir, chunking=chunking, judge=getattr(args, "judge", None))
     bar = Bars(not quiet)
 
     if span_mode:  # chunking-eval: corpora folder + span-labelled questions
