@@ -20,6 +20,16 @@ XSS = {"id": "xss-1", "title": "<img src=x onerror=\"window.__xss=1\">Evil title
                "Organisers of the zebra parade said <img src=y onerror=\"window.__xss=4\"> forty zebras marched."}
 
 
+def test_an_abstention_says_when_the_judge_refused_it():
+    from qa.app.render import answer_text_html
+    from qa.types import Answer
+
+    plain = Answer("q", "The articles don't say.", [], True, [])
+    assert "No answer in the articles" in answer_text_html(plain, 0) and "language model" not in answer_text_html(plain, 0)
+    refused = Answer("q", "The articles don't say.", [], True, [], judged=False)
+    assert "the language model found that its passage does not answer" in answer_text_html(refused, 0)
+
+
 def test_render_sources_escapes_untrusted_text():
     from qa.app.render import render_sources
     from qa.types import Answer, Chunk, Citation, Passage

@@ -54,7 +54,9 @@ def answer_text_html(answer, turn: int) -> str:
     """The answer's own words, escaped, with each [n] a link to its source card (what the page grows)."""
     text = html.escape(answer.text)
     if answer.abstained:
-        return "<b>No answer in the articles.</b> " + text
+        judged = (" <small>(a borderline answer: the language model found that its passage does not answer the "
+                  "question)</small>" if getattr(answer, "judged", None) is False else "")
+        return "<b>No answer in the articles.</b> " + text + judged
     text = text.replace("[unsupported]", "<span class='unsupported' title='no passage supports this sentence'>"
                         "[unsupported]</span>")
     return re.sub(r"\[(\d+)\]", lambda m: f'<a class="cite" href="#source-{turn}-{m.group(1)}">[{m.group(1)}]</a>',
