@@ -228,17 +228,17 @@ class QA:
         answer.question = question
         timings["answer"] = (time.perf_counter() - t) * 1000
         # 2b. a borderline answer: does its passage answer the question? (qa.judge; a "no" abstains)
-        if self.judge is not None and not answer.abstained and answer.citations:
-            judge = AnswerabilityJudge(self._judge_model(), self.judge_config)
-            if judge.borderline(answer.confidence, answerer.threshold(filters.as_of), filters.as_of is not None):
-                t = time.perf_counter()
-                cited = answer.citations[0]
-                passage = next((p for p in passages if p.rank == cited.passage_rank), passages[0])
-                answer.judged = judge.answers(question, passage)
-                timings["judge"] = (time.perf_counter() - t) * 1000
-                if answer.judged is False:
-                    answer = Answer(question=question, text=ABSTAIN_TEXT, citations=[], abstained=True,
-                                    passages=passages, confidence=answer.confidence, judged=False)
+        if self.judge is not None and not answer.abstained and answer.citations and self.judge_config.borderline(
+                answer.confidence, answerer.threshold(filters.as_of), filters.as_of is not None):
+            t = time.perf_counter()
+            cited = answer.citations[0]
+            passage = next((p for p in passages if p.rank == cited.passage_rank), passages[0])
+            # the model is loaded on the first borderline answer, not for every question
+            answer.judged = AnswerabilityJudge(self._judge_model(), self.judge_config).answers(question, passage)
+            timings["judge"] = (time.perf_counter() - t) * 1000
+            if answer.judged is False:
+                answer = Answer(question=question, text=ABSTAIN_TEXT, citations=[], abstained=True,
+                                passages=passages, confidence=answer.confidence, judged=False)
         # 3. generate and verify (language-model modes)
         gate_open = not answer.abstained
         if model is not None and (gate_open or not gen_cfg.gate):

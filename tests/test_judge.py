@@ -39,7 +39,7 @@ def test_the_reply_is_read_as_yes_no_or_neither(reply, verdict):
 
 
 def test_only_answers_in_the_band_are_borderline():
-    j = AnswerabilityJudge(Replies("no"), JudgeConfig(below=0.5, below_undated=0.4))
+    j = JudgeConfig(below=0.5, below_undated=0.4)
     assert j.borderline(0.3, 0.21, dated=True) and not j.borderline(0.5, 0.21, dated=True)
     assert not j.borderline(0.2, 0.21, dated=True)  # already abstained
     assert j.borderline(0.3, 0.285, dated=False) and not j.borderline(0.45, 0.285, dated=False)
