@@ -10,8 +10,9 @@ link is a wrong answer. ``lines`` finds them; the chunker leaves them out of eve
 are never embedded, searched, quoted or counted as corroboration. The article's text is kept as
 given (citations index it).
 
-A whole line is boilerplate or not, judged by conservative patterns (a line of the story that
-mentions a newsletter or Twitter is kept: each pattern wants the form of the widget, not the word).
+A line is judged whole by conservative patterns (a line of the story that mentions a newsletter or
+Twitter is kept: each pattern wants the form of the widget, not the word); only a paragraph of the
+story that closes with a sign-off loses just that sentence (``lines``).
 Measured on news-fullarticles-dev (docs/answering.md, "Long articles"). Hand-written because the
 offline libraries for it (trafilatura, jusText) work on HTML, and here the HTML is gone: a JSON
 export holds the page's text.
@@ -81,9 +82,9 @@ _READ_MORE = re.compile(r"^Read more(?=[A-Z“\"'])")
 _ARROW_LINK = re.compile(r"^(?:►|▶|>>)\s*(?:[\w'’&$.,-]+\s?){1,6}:\s*[^\s“\"‘'].*[^.]$")
 # a dateline alone on its line ("London CNN —", "New York CNN Business —", "WASHINGTON (AP) —")
 _DATELINE = re.compile(r"^[\w.,'’() -]{0,60}\s*[—–-]+$")
-# an attribution alone on its line, as live blogs sign their posts ("– David Jackson")
 # a reporter's bio before their contact line ("Dana Reyes covers the statehouse for the Gazette. Reach her …")
 _BIO = re.compile(r"^[A-Z][\w.'’-]*( [A-Z][\w.'’-]*){1,3},? (is an?|covers|writes)\b")
+# an attribution alone on its line, as live blogs sign their posts ("– David Jackson")
 _SIGNATURE = re.compile(r"^[–—-]\s*[A-Z][\w.'’-]*( [A-Z][\w.'’-]*){0,3}$")
 
 

@@ -9,23 +9,8 @@ from qa.conversation import Turn
 from qa.engine import QA
 from qa.generate import SYSTEM_PROMPT, build_messages, draft_answer
 from qa.support import SupportScorer
+from qa.testing.fakes import ScriptedModel
 from qa.types import Chunk, Passage
-
-
-class ScriptedModel:
-    """Replies with a fixed text, a few characters at a time; records the prompts it got."""
-
-    name = "scripted"
-
-    def __init__(self, reply):
-        self.reply = reply
-        self.prompts = []
-
-    def stream(self, messages, max_tokens=256):
-        self.prompts.append(messages)
-        reply = self.reply(messages) if callable(self.reply) else self.reply
-        for i in range(0, len(reply), 7):
-            yield reply[i:i + 7]
 
 
 def _passage(rank, doc, text, title="t"):

@@ -6,21 +6,8 @@ from conftest import engine_at, write_jsonl
 from qa.engine import QA
 from qa.errors import QAError
 from qa.judge import AnswerabilityJudge, JudgeConfig
+from qa.testing.fakes import ScriptedModel
 from qa.types import Chunk, Passage
-
-
-class Replies:
-    """A chat model that replies with a fixed word and records the prompts it got."""
-
-    name = "replies"
-
-    def __init__(self, reply):
-        self.reply = reply
-        self.prompts = []
-
-    def stream(self, messages, max_tokens=256):
-        self.prompts.append(messages)
-        yield self.reply
 
 
 def _passage(text):
@@ -31,7 +18,7 @@ def _passage(text):
 @pytest.mark.parametrize("reply, verdict", [("Yes.", True), ("no", False), (" No, it does not", False),
                                             ("I cannot tell", None)])
 def test_the_reply_is_read_as_yes_no_or_neither(reply, verdict):
-    model = Replies(reply)
+    model = ScriptedModel(reply)
     p = _passage("The ferry strike ended on Tuesday after three days.")
     assert AnswerabilityJudge(model).answers("When did the ferry strike end?", p) is verdict
     prompt = model.prompts[0][-1]["content"]  # the question and the passage, with its title and date
@@ -71,17 +58,17 @@ def test_a_no_turns_a_borderline_answer_into_an_abstention(tmp_path, fake_embedd
     plain.ingest([corpus])
     kept = plain.ask(q)
     assert not kept.abstained and kept.judged is None  # no judge: no check
-    no = Replies("no")
+    no = ScriptedModel("no")
     e = _engine(tmp_path, fake_embedder, corpus, no, band=1.01)  # every answer is borderline
     a = e.ask(q)
     assert a.abstained and a.judged is False and not a.citations and a.passages
     assert a.to_dict()["judged"] is False and a.timings["judge"] >= 0
     assert "ended on Tuesday" in no.prompts[0][-1]["content"]  # it saw the passage the answer quoted
-    yes = Replies("yes")
+    yes = ScriptedModel("yes")
     e.judge = yes
     b = e.ask(q)
     assert not b.abstained and b.judged is True and b.text == kept.text
-    e.judge, e.judge_config = Replies("no"), JudgeConfig(below=0.0, below_undated=0.0)  # no answer is borderline
+    e.judge, e.judge_config = ScriptedModel("no"), JudgeConfig(below=0.0, below_undated=0.0)  # no answer is borderline
     c = e.ask(q)
     assert not c.abstained and c.judged is None and not e.judge.prompts
 

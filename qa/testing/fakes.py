@@ -1,4 +1,4 @@
-"""A tiny, deterministic embedding double: hashed bag of words (fast; no model)."""
+"""Test doubles: a tiny, deterministic embedder (hashed bag of words; fast, no model) and a scripted chat model."""
 from __future__ import annotations
 
 import hashlib
@@ -33,3 +33,20 @@ class HashEmbedder:
 
     def token_ends(self, text):
         return [m.end() for m in _TOKEN.finditer(text)]
+
+
+class ScriptedModel:
+    """A chat model double (``qa.llm.ChatModel``): replies with a fixed text, or what ``reply(messages)``
+    returns, a few characters at a time, and records the prompts it got."""
+
+    name = "scripted"
+
+    def __init__(self, reply):
+        self.reply = reply
+        self.prompts: list[list[dict]] = []
+
+    def stream(self, messages: list[dict], max_tokens: int = 256):
+        self.prompts.append(messages)
+        reply = self.reply(messages) if callable(self.reply) else self.reply
+        for i in range(0, len(reply), 7):
+            yield reply[i:i + 7]
