@@ -441,3 +441,19 @@ def test_the_judges_checks_are_counted_with_their_cost():
     j = judge_metrics(rows, total=12)
     assert (j["asked"], j["said_no"], j["said_no_answerable"]) == (3, 2, 1)
     assert j["share"] == 0.25 and j["ms_p50"] == 500.0
+
+
+def test_the_judges_operating_point_is_where_the_answers_were_not_on_the_confidence_curve():
+    from qa.evaluation.metrics import tradeoff
+
+    # all four are above the threshold 0.3; the judge refused one answerable and one unanswerable question
+    rows = [{"answerable": True, "confidence": 0.9, "abstained": False, "correct": True},
+            {"answerable": True, "confidence": 0.4, "abstained": True, "correct": False, "judged": False},
+            {"answerable": False, "confidence": 0.35, "abstained": True, "correct": None, "judged": False},
+            {"answerable": False, "confidence": 0.8, "abstained": False, "correct": None, "judged": True}]
+    t = tradeoff(rows, 0.3)
+    on_curve = next(p for p in t["curve"] if p["threshold"] == 0.3)
+    assert (on_curve["false_abstention"], on_curve["correct_rejection"]) == (0.0, 0.0)
+    assert t["with_judge"] == {"false_abstention": 0.5, "correct_rejection": 0.5, "coverage": 0.5,
+                               "answered_accuracy": 1.0}
+    assert "with_judge" not in tradeoff([{k: v for k, v in r.items() if k != "judged"} for r in rows], 0.3)

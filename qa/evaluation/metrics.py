@@ -279,7 +279,23 @@ def tradeoff(rows: list[dict], operating: float) -> dict:
     pos, neg = conf_a, conf_u
     auroc = float((pos[:, None] > neg[None, :]).mean() + 0.5 * (pos[:, None] == neg[None, :]).mean()) \
         if len(pos) and len(neg) else None
-    return {"operating_threshold": operating, "auroc": auroc, "curve": curve}
+    out = {"operating_threshold": operating, "auroc": auroc, "curve": curve}
+    if any("judged" in r for r in rows):
+        out["with_judge"] = measured_point(rows)
+    return out
+
+
+def measured_point(rows: list[dict]) -> dict:
+    """Where the answers actually were: false abstention, correct rejection, coverage and accuracy of
+    the answered, from what was answered -- with the judge (qa.judge) some answers above the threshold
+    were refused, so this point lies off the confidence curve."""
+    ans = [r for r in rows if r["answerable"]]
+    una = [r for r in rows if not r["answerable"]]
+    answered = [r for r in ans if not r["abstained"]]
+    return {"false_abstention": (len(ans) - len(answered)) / max(1, len(ans)),
+            "correct_rejection": sum(1 for r in una if r["abstained"]) / max(1, len(una)),
+            "coverage": len(answered) / max(1, len(ans)),
+            "answered_accuracy": sum(1 for r in answered if r["correct"]) / len(answered) if answered else None}
 
 
 def word_stats(counts: list[int | None]) -> dict:

@@ -156,6 +156,10 @@ def write_report(path: Path, metrics: dict, rows: list[dict], threshold: float, 
     if op:
         ax1.plot([op["false_abstention"]], [op["correct_rejection"]], "r*", markersize=14,
                  label=f"operating point (threshold {trade['operating_threshold']:.2f})")
+    if judged := trade.get("with_judge"):
+        ax1.plot([judged["false_abstention"]], [judged["correct_rejection"]], "gD", markersize=9,
+                 label="with the judge (borderline answers checked)")
+    if op or judged:
         ax1.legend(loc="lower right")
     ax1.set(xlabel="false abstention (answerable questions refused)",
             ylabel="correct rejection (unanswerable refused)", title="Abstention trade-off", xlim=(0, 1), ylim=(0, 1))
@@ -164,6 +168,9 @@ def write_report(path: Path, metrics: dict, rows: list[dict], threshold: float, 
     ax2.plot([p["coverage"] for p in tail], [p["answered_accuracy"] for p in tail], marker=".")
     if tail:
         ax2.plot([tail[0]["coverage"]], [tail[0]["answered_accuracy"]], "r*", markersize=14, label="operating point")
+    if judged and judged["answered_accuracy"] is not None:
+        ax2.plot([judged["coverage"]], [judged["answered_accuracy"]], "gD", markersize=9, label="with the judge")
+    if tail or judged:
         ax2.legend(loc="lower left")
     ax2.set(xlabel="coverage (answerable questions answered)", ylabel="accuracy of those answered",
             title="Accuracy against coverage (thresholds from the operating point up)", xlim=(0, 1), ylim=(0, 1))
