@@ -39,7 +39,8 @@ def main(argv: list[str] | None = None) -> list[str]:
     args = ap.parse_args(argv)
     before, after = load(args.before), load(args.after)
     changed = [i for i in before if i in after and before[i]["answer"] != after[i]["answer"]]
-    picked = [changed[int(j * len(changed) / args.n)] for j in range(min(args.n, len(changed)))]
+    count = min(args.n, len(changed))
+    picked = [changed[int(j * len(changed) / count)] for j in range(count)]  # each once, even when few changed
     won = sum(1 for i in changed if outcome(after[i]) in ("correct", "abstained (right)")
               and outcome(before[i]) not in ("correct", "abstained (right)"))
     lost = sum(1 for i in changed if outcome(before[i]) in ("correct", "abstained (right)")
