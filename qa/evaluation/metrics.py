@@ -279,7 +279,7 @@ def tradeoff(rows: list[dict], operating: float) -> dict:
     pos, neg = conf_a, conf_u
     auroc = float((pos[:, None] > neg[None, :]).mean() + 0.5 * (pos[:, None] == neg[None, :]).mean()) \
         if len(pos) and len(neg) else None
-    out = {"operating_threshold": operating, "auroc": auroc, "curve": curve}
+    out: dict = {"operating_threshold": operating, "auroc": auroc, "curve": curve}
     if any("judged" in r for r in rows):
         out["with_judge"] = measured_point(rows)
     return out
