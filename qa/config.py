@@ -221,6 +221,11 @@ class AnswerConfig:
     # checked on the later half, read from qa/answerer_weights.json (written by eval/fit_answerer.py --write;
     # docs/answering.md)
     sentence_weights: dict = field(default_factory=lambda: dict(fitted_weights()["sentence_weights"]))
+    # a question whose top passage is in an article this long or longer (a web page rather than a news
+    # paragraph) has its sentences chosen by a scorer fitted on long articles ({} = the common one always);
+    # the confidence is still judged with the common scorer (answer.ExtractiveAnswerer.sentence_weights)
+    long_sentence_weights: dict = field(default_factory=lambda: dict(fitted_weights().get("long_sentence_weights", {})))
+    long_article_chars: int = 1500
     # questions without a date
     confidence_weights: dict = field(default_factory=lambda: dict(fitted_weights()["confidence_weights"]))
     confidence_weights_dated: dict = field(default_factory=lambda: dict(fitted_weights()["confidence_weights_dated"]))

@@ -1,6 +1,8 @@
 """The extractive answerer: one article, the right sentence, neighbours only when needed."""
 import numpy as np
+import pytest
 from conftest import write_jsonl
+
 from qa.answer import depends_on_previous, freshness, needs_several
 from qa.engine import QA
 
@@ -382,3 +384,96 @@ def test_a_one_sentence_lead_paragraph_goes_on_in_the_next_passage_each_part_cit
         (2, "He went into exile in Equatorial Guinea.")]
     assert ans.text == ("Former leader Yahya Jammeh flew out of Banjul on Saturday. [1] "
                         "He went into exile in Equatorial Guinea. [2]")
+
+
+def test_a_long_article_has_its_sentence_chosen_by_the_long_article_scorer_and_its_confidence_by_the_common_one(
+        tmp_path, fake_embedder):
+    from qa.answer import ExtractiveAnswerer
+    from qa.config import AnswerConfig
+    from qa.types import Article
+
+    text = ("The city council met on Monday to discuss the new harbour. Officials presented three plans. "
+            "The council chose the northern site for the harbour, which will cost 40 million euros and open "
+            "to fishing boats in the spring of 2019. Parking near the town hall was also discussed.")
+    e = QA(location=tmp_path / "idx", embedder=fake_embedder)
+    e.ingest(articles=[Article(id="h", text=text, title="Harbour")])
+    question = "Which site did the council choose for the harbour?"
+    qvec = fake_embedder.encode([question])[0]
+    passages = e.retriever.search(question, k=3)
+    longest = {k: 0.0 for k in AnswerConfig().sentence_weights} | {"bias": -3.0, "words": -50.0}
+    answers = {}
+    for name, chars in (("common", 10_000), ("long", 100)):  # only the second calls this text long
+        cfg = AnswerConfig(long_sentence_weights=longest, long_article_chars=chars, lead_pair_words=0)
+        a = ExtractiveAnswerer(fake_embedder, e.article_text, cfg).answer(question, qvec, passages)
+        answers[name] = a
+    assert "northern site" in answers["common"].text
+    # this long scorer prefers the shortest sentence: another sentence answers ...
+    assert answers["long"].text == "Officials presented three plans. [1]"
+    # ... and whether to answer at all is still judged by the common scorer, as its confidence model was fitted
+    assert answers["long"].confidence == answers["common"].confidence
+
+
+def test_with_the_long_article_scorer_lazy_embedding_still_gives_the_common_scorers_exact_confidence(
+        tmp_path, fake_embedder):
+    from dataclasses import replace
+
+    from qa.answer import ExtractiveAnswerer
+    from qa.config import AnswerConfig
+    from qa.types import Article
+
+    short = ["Officials met.", "Plans were shown.", "Boats waited.", "Rain fell.", "Fish swam.", "Gulls cried."]
+    filler = " ".join(f"The old market on street number {i} sold bread and cheese." for i in range(1, 25))
+    text = filler + "\n\n" + " ".join(short) + (" The council chose the northern site for the new harbour, which "
+                                                "will cost 40 million euros and open to fishing boats in the spring of 2019.")
+    e = QA(location=tmp_path / "idx", embedder=fake_embedder)
+    e.ingest(articles=[Article(id="h", text=text, title="Harbour")])
+    question = "Which site did the council choose for the new harbour?"
+    qvec = fake_embedder.encode([question])[0]
+    passages = e.retriever.search(question, k=3)
+    # a long scorer that embeds the short sentences first: the common scorer's best is the last it reaches
+    shortest = {k: 0.0 for k in AnswerConfig().sentence_weights} | {"bias": -3.0, "words": -50.0, "sim": 0.01}
+    cfg = AnswerConfig(long_sentence_weights=shortest, long_article_chars=0, lead_pair_words=0)
+    lazy, eager = (ExtractiveAnswerer(fake_embedder, e.article_text, c).answer(question, qvec, passages)
+                   for c in (cfg, replace(cfg, lazy_embedding=False)))
+    common = ExtractiveAnswerer(fake_embedder, e.article_text, replace(cfg, long_sentence_weights={})).answer(
+        question, qvec, passages)
+    assert lazy.text == eager.text and "northern site" not in lazy.text
+    assert lazy.confidence == pytest.approx(eager.confidence) == pytest.approx(common.confidence)
+
+
+def test_the_long_article_scorer_chooses_within_the_article_the_common_scorer_chose(tmp_path, fake_embedder):
+    from dataclasses import replace
+
+    from qa.answer import ExtractiveAnswerer
+    from qa.config import AnswerConfig
+    from qa.types import Article
+
+    filler = " ".join(f"The old market on street number {i} sold bread and cheese." for i in range(1, 25))
+    quay = " ".join(f"Quay number {i} was painted blue." for i in range(1, 9))
+    long_text = (filler + "\n\nThe council chose the northern site for the new harbour on Monday. " + quay)
+    short_text = ("Elsewhere, a regional orchestra announced a long summer tour of forty concerts across "
+                  "seven coastal towns, with tickets on sale from the first of May.")
+    e = QA(location=tmp_path / "idx", embedder=fake_embedder)
+    e.ingest(articles=[Article(id="harbour", text=long_text, title="Harbour site chosen by the council"),
+                       Article(id="tour", text=short_text, title="Orchestra tour")])
+    question = "Which site did the council choose for the new harbour?"
+    qvec = fake_embedder.encode([question])[0]
+    passages = e.retriever.search(question, k=5)
+    assert passages[0].doc_id == "harbour" and "tour" in {p.doc_id for p in passages}
+    # a long-article scorer that loves long sentences: it never compares articles, so the orchestra's
+    # long sentence does not win, even when both articles count as long
+    lengthy = dict(AnswerConfig().sentence_weights) | {"words": 40.0}
+    for chars in (len(short_text) + 1, 0):
+        cfg = AnswerConfig(long_sentence_weights=lengthy, long_article_chars=chars, lead_pair_words=0,
+                           abstain_threshold=0.0)
+        a = ExtractiveAnswerer(fake_embedder, e.article_text, cfg).answer(question, qvec, passages)
+        assert [c.doc_id for c in a.citations] == ["harbour"] and "northern site" in a.text
+    # within the article it does choose: a scorer that shuns the question's words quotes another line,
+    # the same one whether the sentences are embedded lazily or all of them
+    shun = dict(AnswerConfig().sentence_weights) | {"lex": -20.0, "question_terms": -20.0}
+    picks = [ExtractiveAnswerer(fake_embedder, e.article_text, replace(cfg, long_sentence_weights=shun,
+                                                                       lazy_embedding=lazy)).answer(
+        question, qvec, passages) for lazy in (True, False)]
+    assert [c.doc_id for c in picks[0].citations] == ["harbour"] and "northern site" not in picks[0].text
+    assert picks[0].text == picks[1].text and picks[0].confidence == pytest.approx(picks[1].confidence)
+

@@ -60,3 +60,22 @@ def test_written_weights_are_what_the_answerer_reads(tmp_path):
     assert got["sentence_weights"] == {"bias": -1.0, "sim": 2.0} and got["abstain_threshold_dated"] == 0.2
     assert got["confidence_weights"] == {"bias": 0.25} and got["abstain_threshold"] == 0.3
     assert "_comment" in got  # the note on where the values come from stays
+
+
+def test_the_long_article_scorer_is_fitted_on_questions_with_a_long_top_article_and_keeps_the_hand_set_weights():
+    common = {"bias": 0.0, "sim": 1.0, "lex": 0.0, "focus": 1.0}
+
+    def long_row(sims, lexes, gold, chars):
+        r = row(True, sims, gold)
+        r["features"] = [{"sim": s, "lex": x, "focus": 0.0} for s, x in zip(sims, lexes)]
+        r["top"]["chars"] = chars
+        r["chars"] = [chars] * len(sims)
+        r["docs"] = ["a"] * len(sims)
+        return r
+
+    # in long articles the question's words (lex) find the answer, the cosine misleads; short ones say the opposite
+    rows = [long_row([0.9, 0.2], [0.1, 0.8], [False, True], 5000) for _ in range(20)]
+    rows += [long_row([0.9, 0.2], [0.1, 0.8], [True, False], 300) for _ in range(40)]
+    w = fit.fit_long_sentences(rows, common, min_chars=1500)
+    assert w["lex"] > 0 > w["sim"] and w["focus"] == 1.0
+    assert fit.top1_long(rows, common, w, 1500) == (0.0, 1.0, 20)
