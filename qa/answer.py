@@ -53,7 +53,7 @@ from .places import KINDS, places
 from .retrieval import temporal_cue
 from .stores import day_number
 from .support import names, numbers
-from .text import STOPWORDS, content_terms, paragraph_break, sentence_spans, shouting, stem, words
+from .text import STOPWORDS, asks, content_terms, paragraph_break, sentence_spans, shouting, stem, words
 from .types import Answer, Citation, Passage
 
 ABSTAIN_TEXT = "The articles don't say. The closest passages are listed below as related reading."
@@ -224,8 +224,8 @@ class ExtractiveAnswerer:
         self.cache = cache
 
     def candidates(self, passages: list[Passage]) -> list[Candidate]:
-        """Sentences of the top passages (each article sentence once, none in capitals), with the
-        sentence before it."""
+        """Sentences of the top passages (each article sentence once, none in capitals, none a
+        question), with the sentence before it."""
         out = []
         seen: set[tuple[str, int]] = set()
         for p in passages[: self.config.passages_considered]:
@@ -233,7 +233,8 @@ class ExtractiveAnswerer:
             before = sentence_spans(text, max(0, p.chunk.start - 600), p.chunk.start)
             prev = (before[-1] if before and p.chunk.start - before[-1][1] <= 2 else None)
             for n, (s, e) in enumerate(sentence_spans(text, p.chunk.start, p.chunk.end)):
-                if len(text[s:e]) >= 12 and (p.doc_id, s) not in seen and not shouting(text[s:e]):
+                if (len(text[s:e]) >= 12 and (p.doc_id, s) not in seen and not shouting(text[s:e])
+                        and not asks(text[s:e])):
                     seen.add((p.doc_id, s))
                     c = Candidate(p, s, e, text[s:e], context=text[prev[0]:prev[1]] if prev else "",
                                   lead=n == 0 and self._opens_story(p, text))

@@ -49,6 +49,15 @@ def shouting(sentence: str) -> bool:
     return len(letters) >= 10 and sum(ch.isupper() for ch in letters) >= 0.8 * len(letters)
 
 
+_QUESTION_END = re.compile(r"\?[\"'\u201d\u2019)\]]*\s*$")
+
+
+def asks(sentence: str) -> bool:
+    """The sentence is a question ("How do I find Spotify Wrapped 2022?", a web page's FAQ heading or
+    a reporter's rhetorical question): it restates a topic and answers nothing."""
+    return bool(_QUESTION_END.search(sentence))
+
+
 def lines_are_paragraphs(lines: list[str]) -> bool:
     """A text without blank lines whose lines are its paragraphs (a scraped article, one paragraph per
     line), not a hard-wrapped one: at least a fifth of its lines are longer than a wrapped line

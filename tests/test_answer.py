@@ -477,3 +477,18 @@ def test_the_long_article_scorer_chooses_within_the_article_the_common_scorer_ch
     assert [c.doc_id for c in picks[0].citations] == ["harbour"] and "northern site" not in picks[0].text
     assert picks[0].text == picks[1].text and picks[0].confidence == pytest.approx(picks[1].confidence)
 
+
+def test_a_question_in_the_article_is_never_the_answer(tmp_path, fake_embedder):
+    from qa.text import asks
+
+    assert asks("How do I find Spotify Wrapped 2022?") and asks("What does TikTok say?\u201d")
+    assert not asks("\u201cWhy now?\u201d she asked, and resigned.") and not asks("Spotify Wrapped is out.")
+    e = QA(location=tmp_path / "idx", embedder=fake_embedder)
+    e.ingest([write_jsonl(tmp_path / "c.jsonl", [
+        {"id": "w", "title": "Spotify Wrapped 2022", "published": "2022-12-01",
+         "text": "How do I find Spotify Wrapped 2022? Bad Bunny was the most streamed artist of 2022 on Spotify."}])])
+    from qa.answer import ExtractiveAnswerer
+
+    passages = e.retriever.search("How do I find Spotify Wrapped 2022?", k=3)
+    cands = ExtractiveAnswerer(fake_embedder, e.article_text).candidates(passages)
+    assert [c.text for c in cands] == ["Bad Bunny was the most streamed artist of 2022 on Spotify."]
