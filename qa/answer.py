@@ -382,6 +382,16 @@ class ExtractiveAnswerer:
                     break
                 self._embed_sims(qvec, [cands[i] for i in todo])
                 done.update(todo)
+            # the chosen sentence's passage may be a lead paragraph, whose other sentences (and the one
+            # right after it) may join the quote by their score (span): they must be exact too
+            top = max((i for i in mine if i in done), key=lambda i: base[i] + w_sim * cands[i].features["sim"],
+                      default=None)
+            if top is not None:
+                c = cands[top]
+                rest = [i for i in mine if i not in done and (cands[i].passage is c.passage
+                                                               or cands[i].prev_span == (c.start, c.end))]
+                self._embed_sims(qvec, [cands[i] for i in rest])
+                done.update(rest)
 
     def within_article(self, ranked: list[Candidate]) -> list[Candidate]:
         """In a long article, the sentence the answer quotes is the long-article scorer's best of that
