@@ -94,8 +94,9 @@ def fit_long_sentences(rows: list[dict], common: dict, min_chars: int, C: float 
     questions whose top passage's article has ``min_chars`` or more (all of them: what the answer is
     chosen among), the four hand-set weights kept at the common scorer's values (a logistic regression
     with their sum as a fixed offset; L2 penalty 1/C as sklearn's). Fitted on the long articles'
-    sentences alone instead, it ties on news-fullarticles-dev's earlier half (answer accuracy 0.456)
-    and gives 0.308 against 0.323 on the later half (docs/answering.md)."""
+    sentences alone instead, it tied on news-fullarticles-dev's earlier half (answer accuracy 0.456)
+    and gave 0.308 against 0.323 on the later half (measured before the question rule,
+    ``qa.text.asks``; docs/answering.md)."""
     from scipy.optimize import minimize
 
     fixed = {k: common[k] for k in HAND_SET if k in common}
