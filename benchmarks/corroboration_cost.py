@@ -18,46 +18,29 @@ revision (on an unaltered corpus every conflict is a candidate false alarm: read
 """
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-DATA = ROOT.parent / "shared" / "data"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from racing import eval_index, question_args, take_turns  # noqa: E402
 
 
 def engines(corpus: Path) -> dict:
-    from qa.config import ChunkingConfig, settings
-    from qa.embeddings import MODEL_NAME
     from qa.engine import QA
-    from qa.evaluation.datasets import corpus_index_dir
 
-    index = corpus_index_dir(corpus, Path(settings().eval_cache), ChunkingConfig(), MODEL_NAME)
-    on = QA(location=index)
-    if not len(on.store):
-        on.ingest([corpus])
+    index = eval_index(corpus)
     off = QA(location=index)
     off.corroboration = None
-    return {"off": off, "on": on}
+    return {"off": off, "on": QA(location=index)}
 
 
 def race(engines: dict, questions: list[dict], warmup: int = 5) -> dict:
-    names = list(engines)
-    answers: dict[str, list] = {k: [] for k in names}
-    ms: dict[str, list[float]] = {k: [] for k in names}
-    step: list[float] = []
-    for n, q in enumerate(questions):
-        for name in (names if n % 2 == 0 else names[::-1]):
-            a = engines[name].ask(q["question"], as_of=q.get("as_of"))
-            answers[name].append(a)
-            if n >= warmup:
-                ms[name].append(a.timings["total"])
-                if name == "on":
-                    step.append(a.timings.get("corroborate", 0.0))
+    answers = take_turns(engines, questions)
+    ms = {k: [a.timings["total"] for a in v[warmup:]] for k, v in answers.items()}
+    step = [a.timings.get("corroborate", 0.0) for a in answers["on"][warmup:]]
     on, off = answers["on"], answers["off"]
     kept = [a.corroboration for a in on if a.corroboration is not None]
     conflicts = [(q["question"], a.text, a.corroboration.conflict.describe()) for q, a in zip(questions, on)
@@ -82,18 +65,11 @@ def race(engines: dict, questions: list[dict], warmup: int = 5) -> dict:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--corpus", default=str(DATA / "news-dev" / "corpus.jsonl"))
-    ap.add_argument("--questions", default=str(DATA / "news-dev" / "questions.jsonl"))
-    ap.add_argument("--limit", type=int, default=400)
-    ap.add_argument("--json", action="store_true")
-    a = ap.parse_args()
-    corpus, qpath = Path(a.corpus), Path(a.questions)
-    if not corpus.exists() or not qpath.exists():
-        print(f"skipped: needs {corpus} and {qpath}", file=sys.stderr)
+    parsed = question_args(__doc__, "news-dev")
+    if parsed is None:
         return 0
-    qs = [json.loads(x) for x in qpath.read_text().splitlines() if x.strip()]
-    out = race(engines(corpus), qs[: a.limit] if a.limit else qs)
+    a, corpus, qs = parsed
+    out = race(engines(corpus), qs)
     if a.json:
         print(json.dumps(out, indent=2))
     else:

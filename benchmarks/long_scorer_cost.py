@@ -20,44 +20,30 @@ common scorer's in both: it must be 0), and how many texts differ between shippe
 """
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-DATA = ROOT.parent / "shared" / "data"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from racing import eval_index, question_args, take_turns  # noqa: E402
 
 
 def engines(corpus: Path) -> dict:
-    from qa.config import AnswerConfig, ChunkingConfig, settings
-    from qa.embeddings import MODEL_NAME
+    from qa.config import AnswerConfig
     from qa.engine import QA
-    from qa.evaluation.datasets import corpus_index_dir
 
-    index = corpus_index_dir(corpus, Path(settings().eval_cache), ChunkingConfig(), MODEL_NAME)
-    shipped = QA(location=index)
-    if not len(shipped.store):
-        shipped.ingest([corpus])
-    return {"common": QA(location=index, answering=AnswerConfig(long_sentence_weights={})), "shipped": shipped,
+    index = eval_index(corpus)
+    return {"common": QA(location=index, answering=AnswerConfig(long_sentence_weights={})),
+            "shipped": QA(location=index),
             "eager": QA(location=index, answering=AnswerConfig(lazy_embedding=False))}
 
 
 def race(engines: dict, questions: list[dict], warmup: int = 5) -> dict:
-    names = list(engines)
-    answers: dict[str, list] = {k: [] for k in names}
-    total: dict[str, list[float]] = {k: [] for k in names if k != "eager"}
-    step: dict[str, list[float]] = {k: [] for k in names if k != "eager"}
-    for n, q in enumerate(questions):
-        for name in (names if n % 2 == 0 else names[::-1]):
-            a = engines[name].ask(q["question"], as_of=q.get("as_of"))
-            answers[name].append(a)
-            if n >= warmup and name != "eager":
-                total[name].append(a.timings["total"])
-                step[name].append(a.timings.get("answer", 0.0))
+    answers = take_turns(engines, questions)
+    total = {k: [a.timings["total"] for a in answers[k][warmup:]] for k in ("common", "shipped")}
+    step = {k: [a.timings.get("answer", 0.0) for a in answers[k][warmup:]] for k in ("common", "shipped")}
     s, c = answers["shipped"], answers["common"]
     cfg = engines["shipped"].answer_config
     long_q = sum(1 for a in s if a.passages and len(engines["shipped"].article_text(a.passages[0].doc_id))
@@ -77,18 +63,11 @@ def race(engines: dict, questions: list[dict], warmup: int = 5) -> dict:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--corpus", default=str(DATA / "news-fullarticles-dev" / "corpus.jsonl"))
-    ap.add_argument("--questions", default=str(DATA / "news-fullarticles-dev" / "questions.jsonl"))
-    ap.add_argument("--limit", type=int, default=400)
-    ap.add_argument("--json", action="store_true")
-    a = ap.parse_args()
-    corpus, qpath = Path(a.corpus), Path(a.questions)
-    if not corpus.exists() or not qpath.exists():
-        print(f"skipped: needs {corpus} and {qpath}", file=sys.stderr)
+    parsed = question_args(__doc__, "news-fullarticles-dev")
+    if parsed is None:
         return 0
-    qs = [json.loads(x) for x in qpath.read_text().splitlines() if x.strip()]
-    out = race(engines(corpus), qs[: a.limit] if a.limit else qs)
+    a, corpus, qs = parsed
+    out = race(engines(corpus), qs)
     if a.json:
         print(json.dumps(out, indent=2))
     else:
