@@ -45,6 +45,13 @@ def _engine(tmp_path, embedder):
     return e
 
 
+def _searched(tmp_path, embedder, question: str, articles: list, k: int = 3):
+    """An engine over ``articles``, the question's vector and its top ``k`` passages."""
+    e = QA(location=tmp_path / "idx", embedder=embedder)
+    e.ingest(articles=articles)
+    return e, embedder.encode([question])[0], e.retriever.search(question, k=k)
+
+
 def test_answer_comes_from_one_article_with_exact_spans(tmp_path, fake_embedder):
     e = _engine(tmp_path, fake_embedder)
     a = e.ask("Which island was shaken by a wave of earthquakes this week?", as_of="2020-01-11")
@@ -65,11 +72,8 @@ def test_neighbour_joins_only_when_the_sentence_leans_on_it(tmp_path, fake_embed
     text = ("The city council met on Monday to discuss the new harbour. Officials presented three plans. "
             "They chose the northern site for the harbour, which will cost 40 million euros. "
             "Fishing boats will move there in 2019. The council also discussed parking.")
-    e = QA(location=tmp_path / "idx", embedder=fake_embedder)
-    e.ingest(articles=[Article(id="h", text=text, title="Harbour")])
     question = "Which site did they choose for the harbour?"
-    qvec = fake_embedder.encode([question])[0]
-    passages = e.retriever.search(question, k=3)
+    e, qvec, passages = _searched(tmp_path, fake_embedder, question, [Article(id="h", text=text, title="Harbour")])
     for budget, expect_lead_pair in ((0, False), (200, True)):
         a = ExtractiveAnswerer(fake_embedder, e.article_text, AnswerConfig(lead_pair_words=budget))
         cands = a.candidates(passages)
@@ -395,11 +399,8 @@ def test_a_long_article_has_its_sentence_chosen_by_the_long_article_scorer_and_i
     text = ("The city council met on Monday to discuss the new harbour. Officials presented three plans. "
             "The council chose the northern site for the harbour, which will cost 40 million euros and open "
             "to fishing boats in the spring of 2019. Parking near the town hall was also discussed.")
-    e = QA(location=tmp_path / "idx", embedder=fake_embedder)
-    e.ingest(articles=[Article(id="h", text=text, title="Harbour")])
     question = "Which site did the council choose for the harbour?"
-    qvec = fake_embedder.encode([question])[0]
-    passages = e.retriever.search(question, k=3)
+    e, qvec, passages = _searched(tmp_path, fake_embedder, question, [Article(id="h", text=text, title="Harbour")])
     longest = {k: 0.0 for k in AnswerConfig().sentence_weights} | {"bias": -3.0, "words": -50.0}
     answers = {}
     for name, chars in (("common", 10_000), ("long", 100)):  # only the second calls this text long
@@ -425,11 +426,8 @@ def test_with_the_long_article_scorer_lazy_embedding_still_gives_the_common_scor
     filler = " ".join(f"The old market on street number {i} sold bread and cheese." for i in range(1, 25))
     text = filler + "\n\n" + " ".join(short) + (" The council chose the northern site for the new harbour, which "
                                                 "will cost 40 million euros and open to fishing boats in the spring of 2019.")
-    e = QA(location=tmp_path / "idx", embedder=fake_embedder)
-    e.ingest(articles=[Article(id="h", text=text, title="Harbour")])
     question = "Which site did the council choose for the new harbour?"
-    qvec = fake_embedder.encode([question])[0]
-    passages = e.retriever.search(question, k=3)
+    e, qvec, passages = _searched(tmp_path, fake_embedder, question, [Article(id="h", text=text, title="Harbour")])
     # a long scorer that embeds the short sentences first: the common scorer's best is the last it reaches
     shortest = {k: 0.0 for k in AnswerConfig().sentence_weights} | {"bias": -3.0, "words": -50.0, "sim": 0.01}
     cfg = AnswerConfig(long_sentence_weights=shortest, long_article_chars=0, lead_pair_words=0)
@@ -453,12 +451,10 @@ def test_the_long_article_scorer_chooses_within_the_article_the_common_scorer_ch
     long_text = (filler + "\n\nThe council chose the northern site for the new harbour on Monday. " + quay)
     short_text = ("Elsewhere, a regional orchestra announced a long summer tour of forty concerts across "
                   "seven coastal towns, with tickets on sale from the first of May.")
-    e = QA(location=tmp_path / "idx", embedder=fake_embedder)
-    e.ingest(articles=[Article(id="harbour", text=long_text, title="Harbour site chosen by the council"),
-                       Article(id="tour", text=short_text, title="Orchestra tour")])
     question = "Which site did the council choose for the new harbour?"
-    qvec = fake_embedder.encode([question])[0]
-    passages = e.retriever.search(question, k=5)
+    e, qvec, passages = _searched(tmp_path, fake_embedder, question, [
+        Article(id="harbour", text=long_text, title="Harbour site chosen by the council"),
+        Article(id="tour", text=short_text, title="Orchestra tour")], k=5)
     assert passages[0].doc_id == "harbour" and "tour" in {p.doc_id for p in passages}
     # a long-article scorer that loves long sentences: it never compares articles, so the orchestra's
     # long sentence does not win, even when both articles count as long
