@@ -80,7 +80,9 @@ def _print_answer(answer) -> None:
             print(f"\n{summary(answer.corroboration)}")
     elif answer.abstained and answer.passages:
         if answer.judged is False:
-            print("(a borderline answer: the language model found that its passage does not answer the question)")
+            from .judge import REFUSED
+
+            print(f"({REFUSED})")
         print("\nRelated:")
         for p in answer.related:
             snippet = p.text[:160] + ("…" if len(p.text) > 160 else "")

@@ -35,6 +35,8 @@ class JudgeConfig:
 
 
 SYSTEM = "You check whether a news passage answers a question. Reply with one word: yes or no."
+# what the chat page and ``qa ask`` say beside an abstention the judge made
+REFUSED = "a borderline answer: the language model found that its passage does not answer the question"
 _REPLY = re.compile(r"\b(yes|no)\b", re.I)
 
 

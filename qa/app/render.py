@@ -8,6 +8,7 @@ import html
 import re
 
 from ..corroborate import summary
+from ..judge import REFUSED
 
 CSS = """
 .source { border-left: 3px solid #d0d7de; padding: 4px 10px; margin: 8px 0; }
@@ -54,8 +55,7 @@ def answer_text_html(answer, turn: int) -> str:
     """The answer's own words, escaped, with each [n] a link to its source card (what the page grows)."""
     text = html.escape(answer.text)
     if answer.abstained:
-        judged = (" <small>(a borderline answer: the language model found that its passage does not answer the "
-                  "question)</small>" if getattr(answer, "judged", None) is False else "")
+        judged = f" <small>({REFUSED})</small>" if getattr(answer, "judged", None) is False else ""
         return "<b>No answer in the articles.</b> " + text + judged
     text = text.replace("[unsupported]", "<span class='unsupported' title='no passage supports this sentence'>"
                         "[unsupported]</span>")
