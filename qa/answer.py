@@ -343,7 +343,7 @@ class ExtractiveAnswerer:
                     break
             self._embed_sims(qvec, [cands[i] for i in todo])
             done.update(todo)
-        long_docs = self._long_articles(cands, [exact(i) for i in range(n)], done, top_doc)
+        long_docs = self._long_articles(cands, max(done, key=exact) if done else None, top_doc)
         if long_docs:
             self._score_long(qvec, cands, long_docs, done, lazy)
         for i, c in enumerate(cands):
@@ -355,13 +355,12 @@ class ExtractiveAnswerer:
             if c.passage.doc_id in long_docs:
                 c.long_score = _logistic(cfg.long_sentence_weights, c.features)
 
-    def _long_articles(self, cands: list[Candidate], logits: list[float], done: set[int], top_doc: str) -> set[str]:
+    def _long_articles(self, cands: list[Candidate], best: int | None, top_doc: str) -> set[str]:
         """The long articles the answer can come from (``follow_evidence``: the top passage's, or the
-        best sentence's)."""
+        best sentence's, ``cands[best]``)."""
         cfg = self.config
         if not cfg.long_sentence_weights:
             return set()
-        best = max(done, key=lambda i: logits[i]) if done else None
         docs = {top_doc} | ({cands[best].passage.doc_id} if best is not None else set())
         return {d for d in docs if len(self.article_text(d)) >= cfg.long_article_chars}
 
@@ -372,12 +371,12 @@ class ExtractiveAnswerer:
         common scorer's is."""
         w = self.config.long_sentence_weights
         w_sim = w.get("sim", 0.0)
+        base = {i: _linear(w, {**c.features, "sim": 0.0}) for i, c in enumerate(cands) if c.passage.doc_id in docs}
+        exact = lambda i: base[i] + w_sim * cands[i].features["sim"]  # noqa: E731 (logit, once embedded)
         for d in docs:
-            mine = [i for i, c in enumerate(cands) if c.passage.doc_id == d]
-            base = {i: _linear(w, {**cands[i].features, "sim": 0.0}) for i in mine}
+            mine = [i for i in base if cands[i].passage.doc_id == d]
             while True:
-                embedded = [i for i in mine if i in done]
-                best = max((base[i] + w_sim * cands[i].features["sim"] for i in embedded), default=-np.inf)
+                best = max((exact(i) for i in mine if i in done), default=-np.inf)
                 todo = [i for i in sorted(mine, key=lambda i: -base[i]) if i not in done
                         and (not lazy or w_sim <= 0 or base[i] + w_sim > best)][:8]
                 if not todo:
@@ -386,8 +385,7 @@ class ExtractiveAnswerer:
                 done.update(todo)
             # the chosen sentence's passage may be a lead paragraph, whose other sentences (and the one
             # right after it) may join the quote by their score (span): they must be exact too
-            top = max((i for i in mine if i in done), key=lambda i: base[i] + w_sim * cands[i].features["sim"],
-                      default=None)
+            top = max((i for i in mine if i in done), key=exact, default=None)
             if top is not None:
                 c = cands[top]
                 rest = [i for i in mine if i not in done and (cands[i].passage is c.passage
