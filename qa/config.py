@@ -221,9 +221,9 @@ class AnswerConfig:
     # checked on the later half, read from qa/answerer_weights.json (written by eval/fit_answerer.py --write;
     # docs/answering.md)
     sentence_weights: dict = field(default_factory=lambda: dict(fitted_weights()["sentence_weights"]))
-    # a question whose top passage is in an article this long or longer (a web page rather than a news
-    # paragraph) has its sentences chosen by a scorer fitted on long articles ({} = the common one always);
-    # the confidence is still judged with the common scorer (answer.ExtractiveAnswerer.sentence_weights)
+    # when the answer's article is this long or longer (a web page rather than a news paragraph), a scorer
+    # fitted on long articles chooses its sentence ({} = the common one always); the common scorer still
+    # chooses the article and gives the confidence (answer.ExtractiveAnswerer.within_article)
     long_sentence_weights: dict = field(default_factory=lambda: dict(fitted_weights().get("long_sentence_weights", {})))
     long_article_chars: int = 1500
     # questions without a date
