@@ -1,7 +1,8 @@
 """Extractive answers: the sentence of the best passage that answers the question, cited.
 
-1. Candidates: every sentence of the top ``passages_considered`` passages (each article
-   sentence once, none that asks a question), with the sentence before it.
+1. Candidates: every sentence of the top ``passages_considered`` passages, and of the further
+   retrieved passages of their articles (``same_article_passages``; each article sentence once,
+   none that asks a question), with the sentence before it.
 2. Features per sentence (``ExtractiveAnswerer.score``): how well it matches the question
    (MiniLM cosine, alone or read with the sentence before it; IDF-weighted question-word
    coverage; the passage's cosine; whether it holds what the question asks for -- a number for
@@ -83,6 +84,7 @@ class Candidate:
     features: dict = field(default_factory=dict)  # what the score is computed from (ExtractiveAnswerer.score)
     dependent: bool = False  # leans on the sentence before it (in the same passage)
     lead: bool = False  # the first sentence of its article (news puts the main fact there)
+    rank: int = 0  # its passage's place among the passages read, by retrieval score (1 = best)
 
 
 _PLACE_QUESTION = re.compile(r"\b(?:which|what)\s+(?:[\w-]+\s+){0,2}?(country|countries|nation|nations|state|states)\b|"
@@ -226,11 +228,18 @@ class ExtractiveAnswerer:
         self.cache = cache
 
     def candidates(self, passages: list[Passage]) -> list[Candidate]:
-        """Sentences of the top passages (each article sentence once, none in capitals, none a
-        question), with the sentence before it."""
+        """Sentences of the top passages -- and of the further passages of their articles, with
+        ``same_article_passages`` -- (each article sentence once, none in capitals, none a question),
+        with the sentence before it and its passage's place by score among the passages read."""
         out = []
         seen: set[tuple[str, int]] = set()
-        for p in passages[: self.config.passages_considered]:
+        read = passages[: self.config.passages_considered]
+        if self.config.same_article_passages:
+            docs = {p.doc_id for p in read}
+            read = read + [p for p in passages[self.config.passages_considered:] if p.doc_id in docs]
+        by_score = sorted(read, key=lambda p: (-p.score, p.rank))
+        place = {id(p): n for n, p in enumerate(by_score, 1)}
+        for p in read:
             text = self.article_text(p.doc_id)
             before = sentence_spans(text, max(0, p.chunk.start - 600), p.chunk.start)
             prev = (before[-1] if before and p.chunk.start - before[-1][1] <= 2 else None)
@@ -239,7 +248,7 @@ class ExtractiveAnswerer:
                         and not asks(text[s:e])):
                     seen.add((p.doc_id, s))
                     c = Candidate(p, s, e, text[s:e], context=text[prev[0]:prev[1]] if prev else "",
-                                  lead=n == 0 and self._opens_story(p, text))
+                                  lead=n == 0 and self._opens_story(p, text), rank=place[id(p)])
                     c.prev_span = prev
                     out.append(c)
                 prev = (s, e)
@@ -306,7 +315,7 @@ class ExtractiveAnswerer:
                 "typed": float(has_type(c.text, kind, asked)),
                 "adds": float(bool(s_terms - q_terms) or not s_terms),
                 "novel": float(bool((names(c.text) | numbers(c.text)) - q_facts)),
-                "rank": (c.passage.rank - 1) / 9, "score_gap": c.passage.score - top_score,
+                "rank": ((c.rank or c.passage.rank) - 1) / 9, "score_gap": c.passage.score - top_score,
                 "relevance_gap": _relevance(c.passage) - top_rel, "words": min(len(c.text.split()), 60) / 60,
                 "dependent": float(c.dependent), "question_terms": len(c.terms) / 5,
                 "focus": float(focus is not None and focus in s_terms),

@@ -488,3 +488,39 @@ def test_a_question_in_the_article_is_never_the_answer(tmp_path, fake_embedder):
     passages = e.retriever.search("How do I find Spotify Wrapped 2022?", k=3)
     cands = ExtractiveAnswerer(fake_embedder, e.article_text).candidates(passages)
     assert [c.text for c in cands] == ["Bad Bunny was the most streamed artist of 2022 on Spotify."]
+
+
+def test_the_answerer_reads_the_further_passages_of_the_first_five_articles(tmp_path, fake_embedder):
+    """With five different articles first (RetrievalConfig.diverse_top), the long article's second
+    passage falls below the fifth place; the answerer still reads it (and no passage of a sixth
+    article), ranked by its score rather than by its place."""
+    from qa.answer import ExtractiveAnswerer
+    from qa.config import AnswerConfig
+    from qa.types import Article
+
+    harbour = " ".join(f"The harbour council met on day {i} and discussed the harbour budget." for i in range(1, 30))
+    harbour += " The harbour council chose the northern site for the new harbour."
+    towns = ["Avonmouth", "Brixham", "Cromer", "Dover", "Exmouth", "Fowey"]
+    news = ["ferries ran late", "a crane was repaired", "the fish market moved", "two yachts collided",
+            "a lighthouse reopened", "the quay flooded"]
+    others = [Article(id=f"o{i}", title=f"{town} harbour",
+                      text=f"In {town}, {what} at the harbour, the harbour master said on day {i}.")
+              for i, (town, what) in enumerate(zip(towns, news))]
+    question = "Which site did the harbour council choose?"
+    e, qvec, passages = _searched(tmp_path, fake_embedder, question,
+                                  [Article(id="harbour", text=harbour, title="Harbour council")] + others, k=10)
+    first = {p.doc_id for p in passages[:5]}
+    assert len(first) == 5 and "harbour" in first
+    later_own = [p for p in passages[5:] if p.doc_id == "harbour"]
+    later_other = [p for p in passages[5:] if p.doc_id not in first]
+    assert later_own and later_other  # both kinds are below the fifth place
+    reads = ExtractiveAnswerer(fake_embedder, e.article_text, AnswerConfig()).candidates(passages)
+    read_ids = {c.passage.chunk.id for c in reads}
+    assert {p.chunk.id for p in later_own} <= read_ids
+    assert not read_ids & {p.chunk.id for p in later_other}
+    order = sorted({c.passage.chunk.id: c.passage for c in reads}.values(), key=lambda p: -p.score)
+    assert all(c.rank == order.index(c.passage) + 1 for c in reads)
+    # as before the option: only the first five passages
+    only_five = ExtractiveAnswerer(fake_embedder, e.article_text,
+                                   AnswerConfig(same_article_passages=False)).candidates(passages)
+    assert {c.passage.chunk.id for c in only_five} <= {p.chunk.id for p in passages[:5]}

@@ -158,7 +158,8 @@ def test_the_lexical_search_runs_beside_the_dense_one_with_the_same_results(tmp_
 
 def test_diverse_top_puts_different_articles_first(tmp_path, fake_embedder):
     """diverse_top=3: the first three passages are the best of three different articles, even when one
-    long article has the three best-scoring chunks; off (1), score order puts the long article first."""
+    long article has the three best-scoring chunks; off (1), score order puts the long article first.
+    The default puts five articles first."""
     from dataclasses import replace
 
     long = " ".join(f"The harbour expansion budget grew in year {i} by {i} million." for i in range(60))
@@ -167,6 +168,10 @@ def test_diverse_top_puts_different_articles_first(tmp_path, fake_embedder):
             {"id": "c", "source": "c", "text": "Council members questioned the harbour budget again."},
             {"id": "d", "source": "d", "text": "Gardening tips for roses in spring."}]
     e = _engine(tmp_path, fake_embedder, recs)
+    assert e.retriever.config.diverse_top == 5
+    shipped = e.retriever.search("harbour expansion budget grew year million", k=6)
+    assert len({p.doc_id for p in shipped[:4]}) == 4  # all four articles before the long one's second passage
+    e.retriever.config = replace(e.retriever.config, diverse_top=1)
     plain = e.retriever.search("harbour expansion budget grew year million", k=6)
     assert [p.doc_id for p in plain[:3]] == ["long", "long", "long"]
     e.retriever.config = replace(e.retriever.config, diverse_top=3)
