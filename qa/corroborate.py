@@ -290,10 +290,15 @@ _CLAUSE_QUESTION = re.compile(r"^\W*(?:what|how|why)\s+(?:did|does|do|will|would
 _WHICH_DATE = re.compile(r"\b(?:which|what|in which)\s+(month|year|day|date)\b", re.I)
 _WHICH_NOUN = re.compile(r"\b(?:which|what)\s+([a-z]{3,})\b", re.I)
 _WHICH_STATE = re.compile(r"\b(?:which|what)\s+(?:u\.?s\.?\s+|american\s+)?state\b", re.I)
+# "What is the federal minimum wage?", "What was the final score?": an amount is asked for
+_WHAT_AMOUNT = re.compile(r"\bwhat\s+(?:is|was|are|were|will\s+be)\s+(?:the\s+|its\s+|their\s+)?(?:[\w'\u2019-]+\s+){0,4}?"
+                          r"(?:wage|price|cost|salary|toll|rate|fee|fine|score|amount|total|budget|population|tariff|"
+                          r"value|figure|sum|bill|debt|deficit)s?\b", re.I)
 
 
 def slot_kind(question: str) -> str | None:
-    """What the question asks for (``expected_type``), also for "in which month" and "which U.S. state"."""
+    """What the question asks for (``expected_type``), also for "in which month", "which U.S. state" and
+    "what is the minimum wage / the final score" (an amount)."""
     kind = expected_type(question)
     if kind is None:
         asked = asking_sentence(question)
@@ -301,6 +306,8 @@ def slot_kind(question: str) -> str | None:
             return "date"
         if _WHICH_STATE.search(asked):
             return "state"
+        if _WHAT_AMOUNT.search(asked):
+            return "number"
     return kind
 
 

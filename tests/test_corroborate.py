@@ -21,6 +21,15 @@ def test_the_value_is_of_the_asked_kind_and_not_in_the_question():
     assert [v.text for v in values_in("Biden's son Hunter Biden spoke.", who, slot_kind(who))] == ["Hunter Biden"]
 
 
+def test_what_is_the_wage_or_the_score_asks_for_an_amount():
+    wage = "What is the federal minimum wage in the harbour towns?"
+    assert slot_kind(wage) == "number"
+    v = answer_value(wage, "The minimum wage has been stuck at $7.25 an hour since 2009 as Republicans blocked bills.")
+    assert v is not None and v.keys == ("7.25",)  # not the name beside it
+    assert slot_kind("What was the final score of the harbour derby?") == "number"
+    assert slot_kind("What is the name of the new harbour master?") is None  # a name, not an amount
+
+
 def test_of_several_values_the_one_nearest_the_focus_word_is_the_answer():
     q = "How many people were rescued alive from the Hotel Rigopiano?"
     v = answer_value(q, "Officials said 29 people were killed, and eleven were rescued alive.")
