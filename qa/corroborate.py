@@ -37,7 +37,7 @@ from datetime import date
 from .answer import asking_sentence, expected_type, focus_term
 from .places import KINDS, is_demonym, places
 from .stores import normalize_source
-from .support import numbers
+from .support import UNITS, numbers
 from .support import word_key as name_key
 from .text import STOPWORDS, content_terms, sentence_spans
 from .types import Answer, Article, Citation, Conflict, Corroboration, Report
@@ -237,8 +237,7 @@ def _numbers(sentence: str, question: str) -> list[Value]:
     return out
 
 
-_UNITS = "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen " \
-         "sixteen seventeen eighteen nineteen".split()
+_UNITS = UNITS
 _TENS = {w: 10 * (i + 2) for i, w in enumerate("twenty thirty forty fifty sixty seventy eighty ninety".split())}
 _SPELLED = re.compile(r"\b(" + "|".join(_TENS) + r")(?:[-\s](" + "|".join(_UNITS[1:10]) + r"))?\b", re.I)
 

@@ -36,9 +36,10 @@ MIN_COVERAGE_WITH_COSINE = 0.35
 MIN_COSINE = 0.75
 
 _NUMBER = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)*%?")
-_NUMBER_WORDS = {w: str(i) for i, w in enumerate(
-    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
-    "sixteen seventeen eighteen nineteen twenty".split())}
+# the numbers under twenty in words, by value (qa.corroborate spells compounds with them too)
+UNITS = ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
+         "sixteen seventeen eighteen nineteen").split()
+_NUMBER_WORDS = {w: str(i) for i, w in enumerate([*UNITS, "twenty"])}
 # "without" is not a cue: "people were without power" states an outage, it does not deny one
 _NEGATION = {"not", "no", "never", "none", "nobody", "nothing", "neither", "nor", "cannot"}
 _CAPITAL = re.compile(r"\b[A-Z][\w'\u2019-]*")
