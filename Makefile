@@ -8,7 +8,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 LLM_STAMP := $(VENV)/.installed-llm
 
-.PHONY: setup setup-llm run run-llm test lint browser eval-demo eval-newsdev eval-fullarticles eval-conflicts eval-llm clean-index
+.PHONY: setup setup-llm run run-llm test lint browser eval-demo eval-newsdev eval-fullarticles eval-fullarticles-reader eval-conflicts eval-llm clean-index
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -56,6 +56,12 @@ eval-newsdev: setup
 eval-fullarticles: setup
 	$(VENV)/bin/qa eval ../shared/data/news-fullarticles-dev/questions.jsonl \
 	  --corpus ../shared/data/news-fullarticles-dev/corpus.jsonl --out eval_out/fullarticles --compare dense,windows,lead,passage
+
+# the same with the local model reading the answer's long article (qa.reader; about 2 s a question more)
+eval-fullarticles-reader: setup-llm
+	$(VENV)/bin/qa eval ../shared/data/news-fullarticles-dev/questions.jsonl \
+	  --corpus ../shared/data/news-fullarticles-dev/corpus.jsonl --out eval_out/fullarticles-reader --reader local \
+	  --compare lead,passage
 
 # conflict detection: copies of news-dev answer articles under made-up outlets, half with the answer
 # changed (conflicts to find), half reworded (none to find); seed 7 tuned on, seed 11 held out

@@ -53,6 +53,7 @@ from .chunking import multi_topic
 from .config import AnswerConfig
 from .embeddings import Embedder
 from .places import KINDS, places
+from .reader import holds
 from .retrieval import temporal_cue
 from .stores import day_number
 from .support import names, numbers
@@ -545,8 +546,32 @@ class ExtractiveAnswerer:
                 end = turn.end
         return start, end
 
+    def read_article(self, question: str, qvec: np.ndarray, ranked: list[Candidate], passages: list[Passage],
+                     reader: Callable[[str, list[Passage]], str]) -> tuple[list[Candidate], str]:
+        """In a long article, the sentence that holds the reader's short answer (``qa.reader``: the
+        language model given that article's retrieved passages, best first) goes first; among several,
+        the long-article scorer's likeliest. A reply no sentence holds changes nothing. Returns the
+        new order and the reply."""
+        doc = ranked[0].passage.doc_id
+        reply = reader(question, [p for p in passages if p.doc_id == doc])
+        hits = [c for c in ranked if c.passage.doc_id == doc and holds(c.text, reply)]
+        if not hits or ranked[0] in hits and len(hits) == 1:
+            return ranked, reply
+        unseen = [c for c in hits if not c.embedded]
+        if unseen:  # never embedded (lazy scoring): their cosine was a lower bound
+            self._embed_sims(qvec, unseen)
+            for c in unseen:
+                if c.passage.dense is None:
+                    c.features["pdense"] = c.features["sim"]
+                c.score = _logistic(self.config.sentence_weights, c.features)
+                c.long_score = _logistic(self.config.long_sentence_weights, c.features)
+        best = max(hits, key=lambda c: c.long_score or 0.0)
+        return [best] + [c for c in ranked if c is not best], reply
+
     def answer(self, question: str, qvec: np.ndarray, passages: list[Passage], as_of: str | None = None,
-               asked: str | None = None) -> Answer:
+               asked: str | None = None, reader: Callable[[str, list[Passage]], str] | None = None) -> Answer:
+        """The answer; with ``reader`` (``qa.reader``), a long article's quoted sentence is the one that
+        holds the reader's short answer (``read_article``)."""
         cands = self.candidates(passages)
         self.score(question, qvec, cands, asked=asked)
         ranked = sorted(cands, key=lambda c: c.score, reverse=True)
@@ -555,6 +580,9 @@ class ExtractiveAnswerer:
         if not ranked or confidence < self.threshold(as_of):
             return Answer(question=question, text=ABSTAIN_TEXT, citations=[], abstained=True,
                           passages=passages, confidence=confidence)
+        read = None
+        if reader is not None and ranked[0].long_score is not None and not needs_several(question):
+            ranked, read = self.read_article(question, qvec, ranked, passages, reader)
         citations: list[Citation] = []
         parts = []
         for c in self.choose(question, ranked):
@@ -571,7 +599,7 @@ class ExtractiveAnswerer:
                                           source=p.source, quote=quote, start=s, end=e, passage_rank=p.rank))
                 parts.append(f"{quote} [{n}]")
         return Answer(question=question, text=" ".join(parts), citations=citations, abstained=False,
-                      passages=passages, confidence=confidence)
+                      passages=passages, confidence=confidence, read=read)
 
 
 def _top_article(cands: list[Candidate]) -> str:

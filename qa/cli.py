@@ -32,7 +32,8 @@ EXAMPLES = """examples:
 def _engine(args):
     from .engine import QA
 
-    return QA(location=args.index or default_location(), judge=getattr(args, "judge", None))
+    return QA(location=args.index or default_location(), judge=getattr(args, "judge", None),
+              reader=getattr(args, "reader", None))
 
 
 def cmd_ingest(args) -> int:
@@ -317,6 +318,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--judge", choices=["local", "openai"], default=None,
                    help="check a borderline answer with a language model and abstain when it says the passage "
                    "does not answer (default: $QA_JUDGE, else off; docs/answering.md)")
+    s.add_argument("--reader", choices=["local", "openai"], default=None,
+                   help="in a long article, quote the sentence that holds a language model's short answer "
+                   "(default: $QA_READER, else off; docs/answering.md)")
     s.add_argument("--json", action="store_true", help="machine-readable output (schema: README, qa ask --json)")
     s.add_argument("--with-text", action="store_true",
                    help="with --json: also the text of each cited article, the text that start/end index")
@@ -411,6 +415,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "in metrics.json's variants)")
     s.add_argument("--judge", choices=["local", "openai"], default=None,
                    help="check borderline answers with a language model (qa.judge; default: $QA_JUDGE, else off)")
+    s.add_argument("--reader", choices=["local", "openai"], default=None,
+                   help="choose a long article's sentence by a language model's short answer "
+                   "(qa.reader; default: $QA_READER, else off)")
     s.add_argument("--quiet", action="store_true", help="no progress bars")
     s.set_defaults(func=cmd_eval)
     return p

@@ -48,6 +48,8 @@ ENVIRONMENT: tuple[Variable, ...] = (
              "llm_model_path"),
     Variable("QA_JUDGE", "", "check borderline extractive answers with a language model: local or openai "
              "(empty: off; qa.judge)", "judge"),
+    Variable("QA_READER", "", "choose a long article's quoted sentence by a language model's short answer: local or "
+             "openai (empty: off; qa.reader)", "reader"),
     Variable("QA_LLM_EXTRA_BUFFERS", "0", "1: let llama.cpp use its extra buffer types (AMX)", "llm_extra_buffers"),
     Variable("QA_OPENAI_BASE_URL", "", "OpenAI-compatible endpoint for answer mode openai", "openai_base_url",
              ("OPENAI_BASE_URL",)),
@@ -91,6 +93,7 @@ class Settings:
     pg_index_memory: str
     llm_model_path: str
     judge: str
+    reader: str
     llm_extra_buffers: bool
     openai_base_url: str
     openai_model: str

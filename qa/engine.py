@@ -3,6 +3,8 @@
     question ──embed──▶ query vector
              ──retrieve (dense + BM25, filters, as_of)──▶ passages
              ──answer (extractive sentence selection / abstention)──▶ answer with [n]
+               [reader] in a long article, the sentence holding the language model's short
+               answer is quoted (qa.reader)
              ──[judge] a borderline answer's passage: "does it answer?" (qa.judge; "no" abstains)
              ──[mode local/openai] generate from the numbered passages (gated by the
                extractive abstention), then qa.verify every generated sentence
@@ -40,6 +42,7 @@ from .ingest import IngestReport, Progress, delete, ingest
 from .judge import AnswerabilityJudge, JudgeConfig
 from .llm import ChatModel, get_model
 from .loaders import article_from_document
+from .reader import ArticleReader, ReaderConfig
 from .retrieval import Retriever
 from .stores import Store, current_generation, describe, normalize_source, open_store
 from .support import SupportScorer
@@ -60,7 +63,8 @@ class QA:
                  retrieval: RetrievalConfig | None = None, answering: AnswerConfig | None = None,
                  chunking: ChunkingConfig | None = None, generation_config: GenerationConfig | None = None,
                  corroboration: CorroborationConfig | None = None, *, index_dir: str | Path | None = None,
-                 judge: ChatModel | str | None = None, judge_config: JudgeConfig | None = None):
+                 judge: ChatModel | str | None = None, judge_config: JudgeConfig | None = None,
+                 reader: ChatModel | str | None = None, reader_config: ReaderConfig | None = None):
         where = str(location or index_dir or default_location())  # index_dir: the earlier name
         self.location = where if is_database(where) else Path(where)
         self.embedder = embedder or default_embedder()
@@ -77,6 +81,12 @@ class QA:
         if isinstance(self.judge, str) and self.judge not in ("local", "openai"):
             raise QAError(f"unknown judge {self.judge!r} (QA_JUDGE or --judge): use 'local' or 'openai', or leave it empty")
         self.judge_config = judge_config or JudgeConfig()
+        # a long article's quoted sentence chosen by a language model's short answer (qa.reader): the
+        # same kinds of value as judge ($QA_READER sets it when not given)
+        self.reader: ChatModel | str | None = reader if reader is not None else (settings().reader or None)
+        if isinstance(self.reader, str) and self.reader not in ("local", "openai"):
+            raise QAError(f"unknown reader {self.reader!r} (QA_READER or --reader): use 'local' or 'openai', or leave it empty")
+        self.reader_config = reader_config or ReaderConfig()
         # sentences embedded for earlier questions (a text's vector does not depend on the index)
         self.sentence_vectors = SentenceVectors(settings().sentence_cache)
         self._lock = threading.RLock()
@@ -114,6 +124,22 @@ class QA:
     def _judge_model(self) -> ChatModel:
         assert self.judge is not None
         return get_model(self.judge) if isinstance(self.judge, str) else self.judge
+
+    def _reader(self, timings: dict[str, float]) -> Callable[[str, list[Passage]], str] | None:
+        """The reader the answerer asks in a long article (qa.reader), timed; None when off. The model
+        is loaded on the first long article, not for every question."""
+        if self.reader is None:
+            return None
+        spec = self.reader
+
+        def read(question: str, passages: list[Passage]) -> str:
+            t = time.perf_counter()
+            model = get_model(spec) if isinstance(spec, str) else spec
+            try:
+                return ArticleReader(model, self.reader_config).read(question, passages)
+            finally:
+                timings["read"] = (time.perf_counter() - t) * 1000
+        return read
 
     def article_text(self, doc_id: str) -> str:
         """The text that citations of this article index: the text the user gave (KeyError if unknown)."""
@@ -224,7 +250,8 @@ class QA:
         answerer = ExtractiveAnswerer(self.embedder, text_of, self.answer_config,
                                       term_weight=retriever.idf, cache=self.sentence_vectors)
         # a follow-up is matched with its context, but its own words decide which sentence answers it
-        answer = answerer.answer(query, qvec, passages, as_of=filters.as_of, asked=question)
+        answer = answerer.answer(query, qvec, passages, as_of=filters.as_of, asked=question,
+                                 reader=self._reader(timings))
         answer.question = question
         timings["answer"] = (time.perf_counter() - t) * 1000
         # 2b. a borderline answer: does its passage answer the question? (qa.judge; a "no" abstains)

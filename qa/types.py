@@ -356,6 +356,9 @@ class Answer:
     # a borderline answer checked by the language model (qa.judge): True "it answers", False "it does not"
     # (the answer then abstains), None: not checked
     judged: bool | None = None
+    # the language model's short answer that chose the quoted sentence of a long article (qa.reader),
+    # None: not asked
+    read: str | None = None
     # how many independent outlets state the answer's fact, and where reports differ (qa.corroborate)
     corroboration: Corroboration | None = None
     # the text of each cited article in the index snapshot the answer was built from: the app
@@ -381,6 +384,7 @@ class Answer:
             "timings_ms": {k: round(v, 2) for k, v in self.timings.items()},
             **({"retrieval_gate": self.retrieval_gate} if self.retrieval_gate is not None else {}),
             **({"judged": self.judged} if self.judged is not None else {}),
+            **({"read": self.read} if self.read is not None else {}),
             **({"draft": {"answer": self.draft.text, "abstained": self.draft.abstained,
                           "citations": [c.to_dict() for c in self.draft.citations]},
                 "verification": [v.to_dict() for v in self.verification]} if self.draft is not None else {}),

@@ -443,6 +443,17 @@ def test_the_judges_checks_are_counted_with_their_cost():
     assert j["share"] == 0.25 and j["ms_p50"] == 500.0
 
 
+def test_the_readers_readings_are_counted_with_how_often_its_reply_held_the_gold():
+    from qa.evaluation.runner import reader_metrics
+
+    rows = [{"read": "Buffalo Bills", "answerable": True, "gold": ["Buffalo Bills"], "read_ms": 1800.0},
+            {"read": "Bills", "answerable": True, "gold": ["Buffalo Bills"], "read_ms": 2000.0},
+            {"read": "none", "answerable": False, "gold": [], "read_ms": 1000.0}]
+    r = reader_metrics(rows, total=6)
+    assert (r["asked"], r["answerable"], r["reply_gold"]) == (3, 2, 1)
+    assert r["share"] == 0.5 and r["ms_p50"] == 1800.0
+
+
 def test_the_judges_operating_point_is_where_the_answers_were_not_on_the_confidence_curve():
     from qa.evaluation.metrics import tradeoff
 

@@ -11,7 +11,7 @@ LAYERS = [
                "qa.conversation", "qa.support", "qa.embeddings", "qa.llm", "qa.boilerplate"]),
     ("stores", ["qa.stores"]),
     ("retrieval", ["qa.retrieval", "qa.loaders", "qa.chunking", "qa.ingest"]),
-    ("answering", ["qa.answer", "qa.verify", "qa.generate", "qa.corroborate", "qa.judge"]),
+    ("answering", ["qa.answer", "qa.verify", "qa.generate", "qa.corroborate", "qa.judge", "qa.reader"]),
     ("engine", ["qa.engine"]),
     ("surfaces", ["qa.cli", "qa.app", "qa.server", "qa.llamaindex", "qa.evaluation", "qa.testing", "qa"]),
 ]

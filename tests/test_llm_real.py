@@ -191,3 +191,17 @@ def test_the_local_model_judges_whether_the_seed_article_answers(tmp_path, minil
     assert e.ask("Who will mediate the Astana talks?").judged is True
     off = e.ask("Who won the 2016 Nobel Prize in Literature?")
     assert off.judged is False and off.abstained and not off.citations
+
+
+def test_the_local_model_reads_a_long_article_and_points_at_its_answer(tmp_path, minilm):
+    """qa.reader with the real model: in a long article of our own words, the answer quotes the middle
+    sentence that names the company, because the model's short answer names it."""
+    from test_reader import ARTICLES, Q
+
+    e = QA(location=tmp_path / "idx", embedder=minilm, reader="local")
+    e.ingest([write_jsonl(tmp_path / "a.jsonl", ARTICLES)])
+    a = e.ask(Q)
+    assert a.read and "Halvorsen" in a.read and a.timings["read"] > 0
+    assert "The building contract went to Halvorsen Builders" in a.text
+    c = a.citations[0]
+    assert e.article_text(c.doc_id)[c.start:c.end] == c.quote

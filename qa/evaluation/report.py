@@ -59,6 +59,10 @@ def print_table(metrics: dict, compare: dict | None = None, file=sys.stdout,
         print(f"\njudge          checked {j['asked']} borderline answers ({j['share']:.1%} of questions); said no to "
               f"{j['said_no']} ({j['said_no_answerable']} of them answerable); {j['ms_p50']:.0f} ms p50, "
               f"{j['ms_p95']:.0f} ms p95 a check", file=file)
+    if r := metrics.get("reader"):
+        print(f"\nreader         read {r['asked']} long articles ({r['share']:.1%} of questions); its short answer "
+              f"held the gold for {r['reply_gold']} of {r['answerable']} answerable; {r['ms_p50']:.0f} ms p50, "
+              f"{r['ms_p95']:.0f} ms p95 a reading", file=file)
     for line in corroboration_lines(metrics.get("corroboration") or {}, metrics.get("by_date_half")):
         print(line, file=file)
     if split := metrics.get("gold_in_corpus"):

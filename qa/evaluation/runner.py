@@ -36,6 +36,7 @@ from .datasets import (
 )
 from .metrics import (
     by_date_half,
+    contains_answer,
     corroboration_metrics,
     corroboration_row,
     rank_of_gold,
@@ -73,6 +74,9 @@ def run(engine, questions: list[Question], k: int = 10, ignore_as_of: bool = Fal
         if a.judged is not None:
             row["judged"] = a.judged
             row["judge_ms"] = round(a.timings.get("judge", 0.0), 1)
+        if a.read is not None:
+            row["read"] = a.read
+            row["read_ms"] = round(a.timings.get("read", 0.0), 1)
         if q.conflict is not None:
             row["conflict_label"] = q.conflict
         if a.mode != "extractive":
@@ -86,6 +90,8 @@ def run(engine, questions: list[Question], k: int = 10, ignore_as_of: bool = Fal
     metrics["corroboration"] = corroboration_metrics(rows)
     if judged := [r for r in rows if "judged" in r]:
         metrics["judge"] = judge_metrics(judged, len(rows))
+    if read := [r for r in rows if "read" in r]:
+        metrics["reader"] = reader_metrics(read, len(rows))
     metrics["question_set"] = question_set(questions)
     if (split := gold_in_corpus(rows)) is not None:
         metrics["gold_in_corpus"] = split
@@ -101,6 +107,17 @@ def judge_metrics(judged: list[dict], total: int) -> dict:
     ms = np.array([r["judge_ms"] for r in judged])
     return {"asked": len(judged), "share": len(judged) / total, "said_no": len(said_no),
             "said_no_answerable": sum(1 for r in said_no if r["answerable"]),
+            "ms_p50": float(np.percentile(ms, 50)), "ms_p95": float(np.percentile(ms, 95))}
+
+
+def reader_metrics(read: list[dict], total: int) -> dict:
+    """How often the language model read a long article (qa.reader), how often its short answer was
+    the gold, and what a reading cost."""
+    ms = np.array([r["read_ms"] for r in read])
+    answerable = [r for r in read if r["answerable"] and r["gold"]]
+    return {"asked": len(read), "share": len(read) / total,
+            "reply_gold": sum(1 for r in answerable if contains_answer(r["read"], r["gold"])),
+            "answerable": len(answerable),
             "ms_p50": float(np.percentile(ms, 50)), "ms_p95": float(np.percentile(ms, 95))}
 
 
@@ -198,7 +215,8 @@ def main(args) -> int:
             shutil.rmtree(index_dir)
     cached = not args.index
     span_mode = corpus.is_dir()
-    engine = QA(location=index_dir, chunking=chunking, judge=getattr(args, "judge", None))
+    engine = QA(location=index_dir, chunking=chunking, judge=getattr(args, "judge", None),
+                reader=getattr(args, "reader", None))
     bar = Bars(not quiet)
 
     if span_mode:  # chunking-eval: corpora folder + span-labelled questions
