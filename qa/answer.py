@@ -510,7 +510,7 @@ class ExtractiveAnswerer:
             return ranked  # no sentence of the top article holds what the question asks for; the likelier one does
         return [own] + [c for c in ranked if c is not own]
 
-    def span(self, c: Candidate, cands: list[Candidate]) -> tuple[int, int]:
+    def span(self, c: Candidate, cands: list[Candidate], pair: bool = True) -> tuple[int, int]:
         """The cited span: the sentence; with the one before it when it leans on it; in a short lead
         paragraph, with the paragraph's other most likely sentence when the scorer cannot tell the
         two apart -- its probability at least ``lead_pair_ratio`` of the chosen one's -- and together
@@ -522,7 +522,7 @@ class ExtractiveAnswerer:
         cfg = self.config
         text = self.article_text(c.passage.doc_id)
         start, end = (c.prev_span[0], c.end) if c.dependent and c.prev_span else (c.start, c.end)
-        if cfg.lead_pair_words and self._opens_story(c.passage, text):
+        if pair and cfg.lead_pair_words and self._opens_story(c.passage, text):
             # the passage's other sentences -- in a multi-topic article only its paragraph's (a passage may
             # hold two short stories); in one story, the sentence right after a lead-paragraph sentence
             # may also join it from whichever passage holds it (newswire's one-sentence lead goes on in
@@ -571,7 +571,9 @@ class ExtractiveAnswerer:
     def answer(self, question: str, qvec: np.ndarray, passages: list[Passage], as_of: str | None = None,
                asked: str | None = None, reader: Callable[[str, list[Passage]], str] | None = None) -> Answer:
         """The answer; with ``reader`` (``qa.reader``), a long article's quoted sentence is the one that
-        holds the reader's short answer (``read_article``)."""
+        holds the reader's short answer (``read_article``), and a lead paragraph's other sentence does
+        not join it (``span``'s pair: the reader told the two apart; on news-fullarticles-dev the
+        answers' mean length 31.9 -> 29.4 words at the same accuracy)."""
         cands = self.candidates(passages)
         self.score(question, qvec, cands, asked=asked)
         ranked = sorted(cands, key=lambda c: c.score, reverse=True)
@@ -586,7 +588,7 @@ class ExtractiveAnswerer:
         citations: list[Citation] = []
         parts = []
         for c in self.choose(question, ranked):
-            start, end = self.span(c, cands)
+            start, end = self.span(c, cands, pair=not (read and holds(c.text, read)))
             # a lead paragraph that goes on in the next passage: each part cites the passage that holds it
             rest = None if end <= c.passage.chunk.end else next(
                 (o for o in cands if o.passage is not c.passage and o.passage.doc_id == c.passage.doc_id

@@ -9,7 +9,9 @@ retrieved passages ("a few words copied from the passage") names the answer more
 scorers point at its sentence; its reply is only used to *choose* among the article's candidate
 sentences -- the one holding the reply, the long-article scorer deciding between several -- so the
 answer stays a verbatim quote with exact offsets, and a reply that no sentence holds (a paraphrase,
-"none", an answer from the model's own memory) changes nothing. Which article answers, and whether
+"none", an answer from the model's own memory) changes nothing. A sentence the reply points at is
+quoted without its lead paragraph's neighbour (that sentence joins only when the scorer cannot tell
+the two apart). Which article answers, and whether
 to answer at all, stay the extractive answerer's (the confidence is unchanged).
 
 Off unless asked for: ``QA(reader="local")``, ``qa ask --reader local``, ``qa eval --reader local`` or

@@ -99,3 +99,23 @@ def test_a_short_article_is_never_sent(engine):
 def test_an_unknown_reader_is_refused(tmp_path, fake_embedder):
     with pytest.raises(QAError, match="unknown reader 'gpt'"):
         QA(location=tmp_path / "idx", embedder=fake_embedder, reader="gpt")
+
+
+PORT = ("The port strike in Calder Bay ended on Friday after nine days. Dockers return to work on Monday, the union "
+        "said.\n\n" + (FILLER * 3 + "\n\n") * 4)
+
+
+def test_a_lead_sentence_the_reader_points_at_is_quoted_without_its_neighbour(tmp_path, fake_embedder):
+    """The lead paragraph's other likeliest sentence joins the quote only when the scorer cannot tell the
+    two apart; the reader's short answer tells them apart."""
+    e = engine_at(tmp_path / "idx", fake_embedder)
+    e.ingest([write_jsonl(tmp_path / "a.jsonl", [{"id": "port", "title": "Calder Bay port strike ends",
+                                                   "source": "Bay Echo", "published": "2023-03-03", "text": PORT}])])
+    q = "When do the Calder Bay dockers return to work?"
+    plain = e.ask(q)
+    assert plain.text.startswith("The port strike in Calder Bay ended on Friday after nine days. Dockers return")
+    e.reader = ScriptedModel("Monday")
+    a = e.ask(q)
+    assert a.citations[0].quote == "Dockers return to work on Monday, the union said."
+    e.reader = ScriptedModel("next week")  # held by no sentence: the scorer's quote, pair and all
+    assert e.ask(q).text == plain.text
