@@ -359,11 +359,16 @@ class ExtractiveAnswerer:
         for i, c in enumerate(cands):
             if i not in done:  # never embedded: a lower bound, under everything that can matter
                 c.features["sim"] = -1.0
-            if c.passage.dense is None:
-                c.features["pdense"] = c.features["sim"]
-            c.score = _logistic(cfg.sentence_weights, c.features)
-            if c.passage.doc_id in long_docs:
-                c.long_score = _logistic(cfg.long_sentence_weights, c.features)
+            self._probabilities(c, c.passage.doc_id in long_docs)
+
+    def _probabilities(self, c: Candidate, long: bool) -> None:
+        """The candidate's probabilities from its features (its cosine as embedded, or the bound):
+        the common scorer's, and the long-article scorer's when its article is long."""
+        if c.passage.dense is None:
+            c.features["pdense"] = c.features["sim"]
+        c.score = _logistic(self.config.sentence_weights, c.features)
+        if long:
+            c.long_score = _logistic(self.config.long_sentence_weights, c.features)
 
     def _long_articles(self, cands: list[Candidate], best: int | None, top_doc: str) -> set[str]:
         """The long articles the answer can come from (``follow_evidence``: the top passage's, or the
@@ -561,10 +566,7 @@ class ExtractiveAnswerer:
         if unseen:  # never embedded (lazy scoring): their cosine was a lower bound
             self._embed_sims(qvec, unseen)
             for c in unseen:
-                if c.passage.dense is None:
-                    c.features["pdense"] = c.features["sim"]
-                c.score = _logistic(self.config.sentence_weights, c.features)
-                c.long_score = _logistic(self.config.long_sentence_weights, c.features)
+                self._probabilities(c, long=True)
         best = max(hits, key=lambda c: c.long_score or 0.0)
         return [best] + [c for c in ranked if c is not best], reply
 

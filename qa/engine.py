@@ -51,6 +51,20 @@ from .types import Answer, AnswerMode, Article, Citation, Filters, Passage, Quer
 from .verify import Verification, verify_answer
 
 
+def _model_spec(given: ChatModel | str | None, env: str, what: str) -> ChatModel | str | None:
+    """A language-model helper's setting (the judge's, the reader's): a ChatModel, "local" or "openai"
+    (loaded on first use), or None: off. Not given, $QA_<WHAT> sets it."""
+    spec = given if given is not None else (env or None)
+    if isinstance(spec, str) and spec not in ("local", "openai"):
+        raise QAError(f"unknown {what} {spec!r} (QA_{what.upper()} or --{what}): use 'local' or 'openai', "
+                      "or leave it empty")
+    return spec
+
+
+def _chat_model(spec: ChatModel | str) -> ChatModel:
+    return get_model(spec) if isinstance(spec, str) else spec
+
+
 class QA:
     """A question-answering engine over one index (a folder, or a postgresql:// address).
 
@@ -77,15 +91,11 @@ class QA:
         self.scorer = SupportScorer()
         # borderline answers checked by a language model (qa.judge): a ChatModel, "local" or "openai"
         # (loaded on first use), or None: off ($QA_JUDGE sets it when not given)
-        self.judge: ChatModel | str | None = judge if judge is not None else (settings().judge or None)
-        if isinstance(self.judge, str) and self.judge not in ("local", "openai"):
-            raise QAError(f"unknown judge {self.judge!r} (QA_JUDGE or --judge): use 'local' or 'openai', or leave it empty")
+        self.judge = _model_spec(judge, settings().judge, "judge")
         self.judge_config = judge_config or JudgeConfig()
         # a long article's quoted sentence chosen by a language model's short answer (qa.reader): the
         # same kinds of value as judge ($QA_READER sets it when not given)
-        self.reader: ChatModel | str | None = reader if reader is not None else (settings().reader or None)
-        if isinstance(self.reader, str) and self.reader not in ("local", "openai"):
-            raise QAError(f"unknown reader {self.reader!r} (QA_READER or --reader): use 'local' or 'openai', or leave it empty")
+        self.reader = _model_spec(reader, settings().reader, "reader")
         self.reader_config = reader_config or ReaderConfig()
         # sentences embedded for earlier questions (a text's vector does not depend on the index)
         self.sentence_vectors = SentenceVectors(settings().sentence_cache)
@@ -123,7 +133,7 @@ class QA:
 
     def _judge_model(self) -> ChatModel:
         assert self.judge is not None
-        return get_model(self.judge) if isinstance(self.judge, str) else self.judge
+        return _chat_model(self.judge)
 
     def _reader(self, timings: dict[str, float]) -> Callable[[str, list[Passage]], str] | None:
         """The reader the answerer asks in a long article (qa.reader), timed; None when off. The model
@@ -134,9 +144,8 @@ class QA:
 
         def read(question: str, passages: list[Passage]) -> str:
             t = time.perf_counter()
-            model = get_model(spec) if isinstance(spec, str) else spec
             try:
-                return ArticleReader(model, self.reader_config).read(question, passages)
+                return ArticleReader(_chat_model(spec), self.reader_config).read(question, passages)
             finally:
                 timings["read"] = (time.perf_counter() - t) * 1000
         return read
